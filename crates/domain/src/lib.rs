@@ -1,0 +1,17 @@
+//! Pure rules and state machines of OneWindow: the registry of filed enterprises, the tariff, the
+//! CBEC composite tax, the personal limits, and the clearance engine (三单对碰, 清单核放).
+//!
+//! No I/O and no clock: time comes in as an argument ([`time::Timestamp`]), so replay, property
+//! tests and partitioning stay possible.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod clearance;
+pub mod limits;
+pub mod money;
+pub mod personal;
+pub mod registry;
+pub mod settings;
+pub mod tariff;
+pub mod tax;
+pub mod time;

@@ -1,0 +1,240 @@
+//! The storage contract shared by every backend. Record types are plain rows (primitive fields),
+//! so the store does not depend on how the domain models them; the ingest pipeline maps domain
+//! values to rows.
+
+use std::fmt;
+
+/// A store failure. Callers turn it into a 503-style answer; it never means "input was bad".
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// One journal entry: a message exactly as it was accepted (raw bytes), with who sent it and when.
+/// `seq` is assigned by the single writer (last seq + 1), strictly increasing, no gaps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalRecord {
+    pub seq: i64,
+    /// Milliseconds since the Unix epoch (UTC) at which the message was received.
+    pub received_at_ms: i64,
+    /// The filed enterprise code of the authenticated sender, or `admin` for administrative entries.
+    pub sender: String,
+    /// `CEB311Message` … for CEB messages; `FILING`, `TARIFF`, `CREDENTIAL` … for administrative entries.
+    pub kind: String,
+    /// The message guid (CEB root attribute) or an administrative id.
+    pub guid: String,
+    /// The original bytes, unchanged.
+    pub body: Vec<u8>,
+}
+
+/// One row of engine state (the domain serializes its aggregates; the store keeps them opaque).
+/// `value: None` deletes the row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateRow {
+    pub namespace: String,
+    pub key: String,
+    pub value: Option<Vec<u8>>,
+}
+
+/// The queryable projection of one declaration (清单 and its three documents).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclarationRow {
+    /// Stable declaration id (not guessable from another enterprise's numbers alone; see the pipeline).
+    pub id: String,
+    pub ebp_code: String,
+    pub ebc_code: String,
+    pub order_no: String,
+    pub agent_code: Option<String>,
+    pub logistics_code: Option<String>,
+    pub logistics_no: Option<String>,
+    pub pay_code: Option<String>,
+    pub cop_no: Option<String>,
+    pub pre_no: Option<String>,
+    pub invt_no: Option<String>,
+    /// Which documents are present, e.g. `order,payment,waybill,inventory`.
+    pub documents: String,
+    /// The inventory's CEB622 returnStatus (2, 120, 300, 399, 500, 800, 100 …), 0 while no inventory.
+    pub status: i32,
+    /// Last returnInfo, `[Code:…;Desc:…]` form.
+    pub status_info: String,
+    /// Keyed hash of buyer name + ID number (never the clear values).
+    pub buyer_key: Option<String>,
+    /// Dutiable price in fen.
+    pub value_minor: i64,
+    /// Total tax in fen.
+    pub tax_minor: i64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub released_at_ms: Option<i64>,
+}
+
+/// A buyer's use of the annual quota (年度限额), by keyed hash and calendar year.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaRow {
+    pub buyer_key: String,
+    pub year: i32,
+    pub used_minor: i64,
+}
+
+/// A receipt (回执) ready to deliver: the CEB XML and its JSON equivalent.
+/// `seq` is the receipt cursor, assigned by the single writer, strictly increasing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptRow {
+    pub seq: i64,
+    /// The enterprise this receipt is delivered to.
+    pub recipient: String,
+    /// `CEB622Message` …
+    pub message_type: String,
+    /// The declaration this receipt belongs to, if any (for status pages).
+    pub declaration_id: Option<String>,
+    /// The business key in words, e.g. `ebp=… order=…`.
+    pub business_key: String,
+    pub return_status: String,
+    pub created_at_ms: i64,
+    pub xml: String,
+    pub json: String,
+}
+
+/// An electronic tax bill (电子税单, CEB816) and where it stands in the levy schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaxBillRow {
+    pub invt_no: String,
+    pub tax_no: String,
+    pub declaration_id: String,
+    pub ebc_code: String,
+    pub agent_code: String,
+    pub customs_tax_minor: i64,
+    pub vat_minor: i64,
+    pub consumption_tax_minor: i64,
+    /// CEB816/818 status: 1 generated, 2 summarised, 3 voided.
+    pub status: i32,
+    /// `pending` (within 30 days of release), `due`, `not_levied`, `paid`.
+    pub levy_state: String,
+    pub released_at_ms: i64,
+    /// First and last day (YYYYMMDD, Beijing time) of the payment window (day 31–45 after release).
+    pub due_from: String,
+    pub due_until: String,
+}
+
+/// A filed enterprise (企业备案), as listed to administrators.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnterpriseRow {
+    pub code: String,
+    pub name: String,
+    /// Comma-separated roles: `ebp,ebc,payment,logistics,agent,guarantor,bonded`.
+    pub roles: String,
+    pub dxp_id: Option<String>,
+    pub filed_at_ms: i64,
+    pub active: bool,
+}
+
+/// An API credential. Only the SHA-256 of the secret token is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialRow {
+    pub key_id: String,
+    /// The enterprise code, or a role name such as `admin` / `regulator` for staff credentials.
+    pub subject: String,
+    pub token_hash: String,
+    pub created_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// Everything one group commit writes, in one transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// New journal entries (empty during a rebuild).
+    pub append: Vec<JournalRecord>,
+    /// The journal position these projections reflect (the last applied seq).
+    pub applied: i64,
+    pub state: Vec<StateRow>,
+    pub declarations: Vec<DeclarationRow>,
+    pub quotas: Vec<QuotaRow>,
+    pub receipts: Vec<ReceiptRow>,
+    pub tax_bills: Vec<TaxBillRow>,
+    pub enterprises: Vec<EnterpriseRow>,
+}
+
+/// Where the store stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Positions {
+    /// Highest journal seq written (0 when empty).
+    pub journal: i64,
+    /// Highest journal seq whose effects are in the projections.
+    pub applied: i64,
+    /// Highest receipt seq written (0 when none).
+    pub receipt: i64,
+}
+
+/// The storage contract. Blocking: the server calls it from a dedicated writer thread and from
+/// `spawn_blocking`. Implementations are internally synchronised (`Send + Sync`).
+pub trait Store: Send + Sync + 'static {
+    /// Which backend, for logs and benchmarks: `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    fn positions(&self) -> Result<Positions>;
+    /// Write the batch atomically and durably (fsync / synchronous commit) before returning.
+    /// Rows are upserts by their natural key (state: namespace+key, declaration: id,
+    /// quota: buyer_key+year, tax bill: invt_no, enterprise: code); receipts and journal
+    /// entries are inserts (a duplicate seq is an error).
+    fn commit(&self, batch: &Batch) -> Result<()>;
+    /// Journal entries with seq > `after`, in order, at most `limit`.
+    fn journal_after(&self, after: i64, limit: usize) -> Result<Vec<JournalRecord>>;
+    /// All engine state rows, to rebuild the in-memory engine at start-up.
+    fn load_state(&self) -> Result<Vec<StateRow>>;
+    /// Delete every projection and state row and set applied = 0, keeping the journal and the
+    /// credentials. Used by `onewindow rebuild` before replaying.
+    fn reset_projections(&self) -> Result<()>;
+
+    fn declaration(&self, id: &str) -> Result<Option<DeclarationRow>>;
+    /// Declarations in which `party` is the ebp, ebc, agent, logistics firm or payment
+    /// institution, ordered by id, after the given id, at most `limit`. `party = None`: all.
+    fn declarations(
+        &self,
+        party: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DeclarationRow>>;
+    /// Receipts with seq > `after`, in order; `recipient = None`: all.
+    fn receipts_after(
+        &self,
+        recipient: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<ReceiptRow>>;
+    /// Receipts of one declaration, in order.
+    fn receipts_of(&self, declaration_id: &str) -> Result<Vec<ReceiptRow>>;
+    fn quota(&self, buyer_key: &str, year: i32) -> Result<Option<QuotaRow>>;
+    fn tax_bill(&self, invt_no: &str) -> Result<Option<TaxBillRow>>;
+    /// Tax bills of an enterprise (as ebc or agent); `None`: all.
+    fn tax_bills(&self, party: Option<&str>, limit: usize) -> Result<Vec<TaxBillRow>>;
+    fn enterprises(&self) -> Result<Vec<EnterpriseRow>>;
+    fn enterprise(&self, code: &str) -> Result<Option<EnterpriseRow>>;
+
+    fn put_credential(&self, credential: &CredentialRow) -> Result<()>;
+    fn credential_by_hash(&self, token_hash: &str) -> Result<Option<CredentialRow>>;
+    fn credentials_of(&self, subject: &str) -> Result<Vec<CredentialRow>>;
+    /// Mark revoked; returns whether a live credential was revoked.
+    fn revoke_credential(&self, key_id: &str, at_ms: i64) -> Result<bool>;
+
+    /// A digest (hex SHA-256) over every projection and state row in a canonical order, journal
+    /// and credentials excluded: two stores that applied the same journal have the same digest.
+    fn projection_digest(&self) -> Result<String>;
+}
+
+impl fmt::Display for Positions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "journal={} applied={} receipt={}",
+            self.journal, self.applied, self.receipt
+        )
+    }
+}
