@@ -1,1 +1,226 @@
-fn main() {}
+//! `onewindow`: the cross-border e-commerce single window, one binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+mod bench;
+mod client;
+mod demo;
+mod offline;
+
+#[derive(Parser)]
+#[command(name = "onewindow", version, about = "Cross-border e-commerce single window (CEB import clearance)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives; shared by the commands that open a store.
+#[derive(Args, Clone, Debug)]
+pub struct StoreArgs {
+    /// Data directory: the embedded SQLite store, the admin token and the buyer-hash key.
+    #[arg(long, env = "ONEWINDOW_DATA", default_value = "onewindow-data")]
+    pub data: PathBuf,
+    /// Store URL: `postgres://user@host/db` for PostgreSQL; default: SQLite in the data directory.
+    #[arg(long, env = "ONEWINDOW_STORE")]
+    pub store: Option<String>,
+}
+
+impl StoreArgs {
+    pub fn target(&self) -> String {
+        self.store
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.data.join("onewindow.db").display()))
+    }
+}
+
+/// How to reach a running server.
+#[derive(Args, Clone, Debug)]
+pub struct ClientArgs {
+    #[arg(long, env = "ONEWINDOW_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// API token; default: the admin token in the data directory.
+    #[arg(long, env = "ONEWINDOW_TOKEN")]
+    pub token: Option<String>,
+    #[arg(long, env = "ONEWINDOW_DATA", default_value = "onewindow-data")]
+    pub data: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, env = "ONEWINDOW_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Start a server on a fresh embedded store and stream realistic traffic at it.
+    Demo(demo::DemoArgs),
+    /// Send CEB message files to a running server and print the receipts.
+    Submit {
+        #[command(flatten)]
+        client: ClientArgs,
+        files: Vec<PathBuf>,
+    },
+    /// Check CEB files against the official 202205 schema; exit 1 if any is invalid.
+    Validate { files: Vec<PathBuf> },
+    /// Enterprise filing and credentials (talks to a running server as admin).
+    Enterprise {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        action: EnterpriseAction,
+    },
+    /// Tariff administration (talks to a running server as admin).
+    Tariff {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        action: TariffAction,
+    },
+    /// Offline conformance mode: file a registry into a fresh store, process CEB files in the
+    /// order given, write every receipt as a CEB XML file into DIR.
+    Replay(offline::ReplayArgs),
+    /// Replay the journal into fresh projections (stop the server first).
+    Rebuild {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Measure the whole clearance path on generated declarations.
+    Bench(bench::BenchArgs),
+    /// Exit 0 when the server answers its health check.
+    Healthcheck {
+        #[arg(long, env = "ONEWINDOW_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum EnterpriseAction {
+    /// File (or re-file) the enterprises of a registry CSV (docs/registry.md).
+    File { registry: PathBuf },
+    /// List filed enterprises.
+    List,
+    /// Issue an API credential for an enterprise code (or `admin`, `regulator`).
+    Credential { code: String },
+    /// Revoke a credential by key id.
+    Revoke { key_id: String },
+}
+
+#[derive(Subcommand)]
+enum TariffAction {
+    /// Replace the tariff table with a CSV file (docs/tariff.md).
+    Load { file: PathBuf },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ONEWINDOW_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,onewindow=info,server=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("onewindow: {error:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    use std::process::ExitCode;
+    match cli.command {
+        Command::Serve { store, listen } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(serve(store, listen))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(demo::run(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Submit { client, files } => client::submit(&client, &files),
+        Command::Validate { files } => offline::validate(&files),
+        Command::Enterprise { client, action } => {
+            match action {
+                EnterpriseAction::File { registry } => {
+                    let body = std::fs::read(&registry)
+                        .with_context(|| format!("reading {}", registry.display()))?;
+                    client::print(client::call(&client, "POST", "/api/v1/enterprises", Some(("text/csv", &body)))?);
+                }
+                EnterpriseAction::List => {
+                    client::print(client::call(&client, "GET", "/api/v1/enterprises", None)?)
+                }
+                EnterpriseAction::Credential { code } => client::print(client::call(
+                    &client,
+                    "POST",
+                    &format!("/api/v1/enterprises/{code}/credentials"),
+                    None,
+                )?),
+                EnterpriseAction::Revoke { key_id } => client::print(client::call(
+                    &client,
+                    "DELETE",
+                    &format!("/api/v1/credentials/{key_id}"),
+                    None,
+                )?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tariff { client, action } => {
+            let TariffAction::Load { file } = action;
+            let body =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            client::print(client::call(&client, "POST", "/api/v1/tariff", Some(("text/csv", &body)))?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay(args) => offline::replay(&args),
+        Command::Rebuild { store } => offline::rebuild(&store),
+        Command::Bench(args) => bench::run(&args),
+        Command::Healthcheck { server } => client::healthcheck(&server),
+    }
+}
+
+/// Configuration shared by `serve` and `demo`.
+pub fn serve_config(store: &StoreArgs, listen: SocketAddr) -> anyhow::Result<server::app::ServeConfig> {
+    std::fs::create_dir_all(&store.data)
+        .with_context(|| format!("creating data directory {}", store.data.display()))?;
+    let buyer_secret = offline::buyer_secret(&store.data)?;
+    Ok(server::app::ServeConfig {
+        listen,
+        store: store.target(),
+        data_dir: store.data.clone(),
+        pipeline: server::pipeline::PipelineConfig {
+            buyer_secret,
+            ..Default::default()
+        },
+        limits: ceb::Limits::default(),
+    })
+}
+
+async fn serve(store: StoreArgs, listen: SocketAddr) -> anyhow::Result<()> {
+    let config = serve_config(&store, listen)?;
+    let running = server::app::start(config).await?;
+    eprintln!(
+        "onewindow: serving on http://{} (store: {}); API description at /openapi.json",
+        running.addr,
+        running.store.backend()
+    );
+    if running.admin_token.is_some() {
+        eprintln!(
+            "onewindow: created the administrator credential; it is in {}",
+            store.data.join("admin-token").display()
+        );
+    }
+    tokio::signal::ctrl_c().await?;
+    eprintln!("onewindow: stopping (committing what is in flight)");
+    running.stop().await;
+    Ok(())
+}

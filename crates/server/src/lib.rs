@@ -1,1 +1,15 @@
-//! (being written)
+//! The imperative shell of OneWindow: the ingest pipeline (group-committed journal, the engine on
+//! one writer thread), the HTTP API with authentication and roles, and service start-up.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod intake;
+pub mod mapping;
+pub mod openapi;
+pub mod outlet;
+pub mod pipeline;
+pub mod problem;
+pub mod view;

@@ -16,3 +16,103 @@
 
 mod contract;
 pub use contract::*;
+mod digest;
+mod migrations;
+mod postgres;
+mod schema;
+mod sqlite;
+
+pub use crate::postgres::PostgresStore;
+pub use crate::sqlite::SqliteStore;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The file name used when the target names a directory.
+pub const SQLITE_FILE_NAME: &str = "onewindow.db";
+
+/// Opens the store named by `target`, applying pending migrations.
+///
+/// `postgres://…` or `postgresql://…` selects PostgreSQL (an optional `schema=NAME` query
+/// parameter puts every table in that schema, created if missing). `sqlite:PATH` or a plain path
+/// selects SQLite; a path that is an existing directory or ends with `/` means `DIR/onewindow.db`.
+/// The file and its directory are created on first start.
+pub fn open(target: &str) -> Result<Arc<dyn Store>> {
+    match Target::parse(target)? {
+        Target::Postgres(url) => Ok(Arc::new(PostgresStore::open(&url)?)),
+        Target::Sqlite(path) => Ok(Arc::new(SqliteStore::open(&path)?)),
+    }
+}
+
+/// What [`open`] decided a target string means; kept apart so it can be tested without I/O
+/// beyond checking whether a directory exists.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl Target {
+    fn parse(target: &str) -> Result<Self> {
+        let target = target.trim();
+        if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+            return Ok(Target::Postgres(target.to_owned()));
+        }
+        let path = target
+            .strip_prefix("sqlite://")
+            .or_else(|| target.strip_prefix("sqlite:"))
+            .unwrap_or(target);
+        if path.is_empty() {
+            return Err(StoreError::Other("empty store path".into()));
+        }
+        if path == ":memory:" {
+            // Readers would each see their own empty database.
+            return Err(StoreError::Other(
+                "an in-memory SQLite store is not supported; give a file path".into(),
+            ));
+        }
+        let as_path = Path::new(path);
+        if path.ends_with('/') || as_path.is_dir() {
+            Ok(Target::Sqlite(as_path.join(SQLITE_FILE_NAME)))
+        } else {
+            Ok(Target::Sqlite(as_path.to_path_buf()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_postgres() {
+        for url in ["postgres://u@h/db", "postgresql://u@h/db?schema=x"] {
+            assert_eq!(
+                Target::parse(url).ok(),
+                Some(Target::Postgres(url.to_owned()))
+            );
+        }
+    }
+
+    #[test]
+    fn paths_choose_sqlite() {
+        assert_eq!(
+            Target::parse("sqlite:data/x.db").ok(),
+            Some(Target::Sqlite(PathBuf::from("data/x.db")))
+        );
+        assert_eq!(
+            Target::parse("sqlite:///var/ow/x.db").ok(),
+            Some(Target::Sqlite(PathBuf::from("/var/ow/x.db")))
+        );
+        assert_eq!(
+            Target::parse("data/").ok(),
+            Some(Target::Sqlite(PathBuf::from("data/onewindow.db")))
+        );
+        assert_eq!(
+            Target::parse("/tmp").ok(),
+            Some(Target::Sqlite(PathBuf::from("/tmp/onewindow.db")))
+        );
+        assert!(Target::parse("sqlite::memory:").is_err());
+        assert!(Target::parse("").is_err());
+    }
+}

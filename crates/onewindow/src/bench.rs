@@ -1,0 +1,290 @@
+//! `onewindow bench`: generated import declarations through the whole path — parse, validate,
+//! journal, match, limits, tax, receipts, projections — on the embedded store and on PostgreSQL.
+//! Prints declarations per second, latency percentiles from the last document of a declaration to
+//! its final receipt, and, from the same run, the rate of parsing alone.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use domain::clearance::ReleaseAll;
+use server::intake;
+use server::pipeline::{Accepted, Job, Pipeline, PipelineConfig, PipelineError};
+use tokio::sync::oneshot;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// How many declarations (each four messages: order, payment, waybill, inventory).
+    #[arg(long, default_value_t = 20_000)]
+    pub declarations: usize,
+    /// Stores to measure: `sqlite` (a fresh file in a temporary directory) and/or PostgreSQL URLs.
+    /// Each PostgreSQL run uses a fresh schema in that database.
+    #[arg(long, default_values_t = vec!["sqlite".to_string()])]
+    pub store: Vec<String>,
+    /// Threads that parse and validate messages before the single writer.
+    #[arg(long, default_value_t = 2)]
+    pub submitters: usize,
+    /// Also measure latency at half the measured rate (a paced second run).
+    #[arg(long, default_value_t = true)]
+    pub paced: bool,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+struct Message {
+    sender: String,
+    body: Vec<u8>,
+    /// The declaration this message belongs to, and whether it is its last message.
+    set: usize,
+    last: bool,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn generate(n: usize, seed: u64) -> Vec<Message> {
+    let mix = traffic::Mix {
+        bad_share_per_mille: 0,
+        shuffle_arrival: true,
+        ..Default::default()
+    };
+    let mut generator = traffic::Generator::new(seed, mix);
+    let now = now_ms();
+    let mut messages = Vec::with_capacity(n * 4);
+    for set in 0..n {
+        let generated = generator.next_set(now);
+        let count = generated.messages.len();
+        for (i, m) in generated.messages.into_iter().enumerate() {
+            messages.push(Message {
+                sender: m.sender,
+                body: m.xml.into_bytes(),
+                set,
+                last: i + 1 == count,
+            });
+        }
+    }
+    messages
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Parse and validate every message, on `threads` threads; returns messages per second.
+fn parse_rate(messages: &[Message], threads: usize) -> f64 {
+    let limits = ceb::Limits::default();
+    let next = AtomicUsize::new(0);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(m) = messages.get(i) else { break };
+                    let _ = std::hint::black_box(ceb::parse(&m.body, &limits).is_ok());
+                }
+            });
+        }
+    });
+    messages.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+struct RunResult {
+    declarations_per_s: f64,
+    latencies: Vec<Duration>,
+    released: usize,
+    elapsed: Duration,
+}
+
+type Pending = (usize, bool, Instant, oneshot::Receiver<Result<Accepted, PipelineError>>);
+
+/// One run through the whole path; `pace`: declarations per second to offer (None: as fast as possible).
+fn run_once(
+    target: &str,
+    messages: &[Message],
+    sets: usize,
+    submitters: usize,
+    pace: Option<f64>,
+) -> anyhow::Result<RunResult> {
+    let store = store::open(target).with_context(|| format!("opening {target}"))?;
+    let pipeline = Pipeline::start(store, PipelineConfig::default(), Arc::new(ReleaseAll))?;
+    let filing = intake::admin_content(intake::FILING, traffic::registry_csv().as_bytes(), now_ms())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    pipeline.ingest.submit_blocking(Job {
+        sender: server::auth::ADMIN.into(),
+        received_at_ms: now_ms(),
+        kind: intake::FILING.into(),
+        guid: "bench-registry".into(),
+        body: traffic::registry_csv().into_bytes(),
+        content: filing,
+        reply: None,
+    })?;
+    let limits = ceb::Limits::default();
+    let (pending_tx, pending_rx) = std::sync::mpsc::sync_channel::<Pending>(65_536);
+    let next = AtomicUsize::new(0);
+    let start = Instant::now();
+    let collector = std::thread::spawn(move || {
+        let mut latencies = Vec::new();
+        let mut released = 0usize;
+        for (_set, last, sent, rx) in pending_rx {
+            if let Ok(Ok(accepted)) = rx.blocking_recv()
+                && last
+            {
+                latencies.push(sent.elapsed());
+                if accepted
+                    .receipts
+                    .iter()
+                    .any(|r| r.message_type == "CEB622Message" && r.return_status == "800")
+                {
+                    released += 1;
+                }
+            }
+        }
+        (latencies, released)
+    });
+    let per_message = pace.map(|rate| Duration::from_secs_f64(1.0 / (rate * 4.0)));
+    std::thread::scope(|scope| {
+        for _ in 0..submitters.max(1) {
+            let tx = pending_tx.clone();
+            let ingest = pipeline.ingest.clone();
+            let (limits, next) = (&limits, &next);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(m) = messages.get(i) else { break };
+                    if let Some(step) = per_message {
+                        let due = start + step * (i as u32);
+                        let now = Instant::now();
+                        if due > now {
+                            std::thread::sleep(due - now);
+                        }
+                    }
+                    let sent = Instant::now();
+                    let Ok(prepared) = intake::prepare(&m.body, false, limits, Some(&m.sender), now_ms()) else {
+                        continue;
+                    };
+                    let job = Job {
+                        sender: m.sender.clone(),
+                        received_at_ms: now_ms(),
+                        kind: prepared.kind,
+                        guid: prepared.guid,
+                        body: prepared.body,
+                        content: prepared.content,
+                        reply: None,
+                    };
+                    match ingest.submit(job) {
+                        Ok(rx) => {
+                            let _ = tx.send((m.set, m.last, sent, rx));
+                        }
+                        Err(_) => break,
+                    }
+                }
+            });
+        }
+    });
+    drop(pending_tx);
+    let (mut latencies, released) = collector
+        .join()
+        .map_err(|_| anyhow::anyhow!("collector thread failed"))?;
+    let elapsed = start.elapsed();
+    pipeline.shutdown();
+    latencies.sort();
+    Ok(RunResult {
+        declarations_per_s: sets as f64 / elapsed.as_secs_f64(),
+        latencies,
+        released,
+        elapsed,
+    })
+}
+
+fn report(label: &str, r: &RunResult) {
+    println!(
+        "  {label}: {:.0} declarations/s ({} released in {:.2} s); latency last document → final receipt p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        r.declarations_per_s,
+        r.released,
+        r.elapsed.as_secs_f64(),
+        ms(percentile(&r.latencies, 50.0)),
+        ms(percentile(&r.latencies, 95.0)),
+        ms(percentile(&r.latencies, 99.0)),
+        ms(r.latencies.last().copied().unwrap_or_default()),
+    );
+}
+
+fn scratch_target(store: &str, round: usize) -> anyhow::Result<(String, Option<std::path::PathBuf>)> {
+    if store == "sqlite" {
+        let dir = std::env::temp_dir().join(format!(
+            "onewindow-bench-{}-{}-{round}",
+            std::process::id(),
+            now_ms()
+        ));
+        std::fs::create_dir_all(&dir)?;
+        Ok((format!("sqlite:{}", dir.join("bench.db").display()), Some(dir)))
+    } else {
+        let sep = if store.contains('?') { '&' } else { '?' };
+        Ok((
+            format!("{store}{sep}schema=bench_{}_{}_{round}", std::process::id(), now_ms()),
+            None,
+        ))
+    }
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "onewindow bench: {} declarations (4 messages each, 1–5 lines), {} submitter thread(s), {cores} core(s)",
+        args.declarations, args.submitters
+    );
+    let started = Instant::now();
+    let messages = generate(args.declarations, args.seed);
+    let bytes: usize = messages.iter().map(|m| m.body.len()).sum();
+    println!(
+        "  generated {} messages ({:.1} MiB) in {:.2} s",
+        messages.len(),
+        bytes as f64 / (1024.0 * 1024.0),
+        started.elapsed().as_secs_f64()
+    );
+    let parse1 = parse_rate(&messages, 1);
+    let parse_n = parse_rate(&messages, cores);
+    println!(
+        "  parse + validate alone: {parse1:.0} messages/s on 1 thread ({:.0} declarations/s), {parse_n:.0} messages/s on {cores} ({:.0} declarations/s)",
+        parse1 / 4.0,
+        parse_n / 4.0
+    );
+    for (round, store) in args.store.iter().enumerate() {
+        let (target, dir) = scratch_target(store, round * 2)?;
+        println!("store {}:", if store == "sqlite" { "sqlite (embedded)" } else { "postgres" });
+        let full = run_once(&target, &messages, args.declarations, args.submitters, None)?;
+        report("full speed", &full);
+        println!(
+            "  ratio to parsing alone on {cores} cores: {:.0} %",
+            100.0 * full.declarations_per_s / (parse_n / 4.0)
+        );
+        if let Some(dir) = dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if args.paced {
+            let (target, dir) = scratch_target(store, round * 2 + 1)?;
+            let half = full.declarations_per_s / 2.0;
+            let paced = run_once(&target, &messages, args.declarations, args.submitters, Some(half))?;
+            report(&format!("paced at {half:.0}/s"), &paced);
+            if let Some(dir) = dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}

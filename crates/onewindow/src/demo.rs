@@ -1,0 +1,255 @@
+//! `onewindow demo`: a server on a fresh embedded store, the demo enterprises filed with their
+//! own credentials, and realistic generated traffic — with a share of bad cases (over-limit,
+//! mismatched payer, duplicates, malformed XML …) — sent over HTTP, so a newcomer sees declarations
+//! flow and receipts come back.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::Value;
+
+use crate::StoreArgs;
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Data directory (default: a fresh temporary directory).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Declarations per second to send.
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// Stop after this many declarations (default: run until Ctrl-C).
+    #[arg(long)]
+    pub declarations: Option<u64>,
+    /// Per mille of declarations built to fail (over-limit, mismatches, malformed …).
+    #[arg(long, default_value_t = 80)]
+    pub bad_per_mille: u32,
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+fn post(agent: &ureq::Agent, url: &str, token: &str, content_type: &str, body: &[u8]) -> anyhow::Result<(u16, Value)> {
+    let mut response = agent
+        .post(url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", content_type)
+        .send(body)?;
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let data = args.data.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("onewindow-demo-{}", now_ms()))
+    });
+    let store_args = StoreArgs {
+        data: data.clone(),
+        store: None,
+    };
+    let mut config = crate::serve_config(&store_args, args.listen)?;
+    let running = match server::app::start(config.clone()).await {
+        Ok(running) => running,
+        Err(error) => {
+            eprintln!("demo: could not listen on {} ({error}); using a free port", args.listen);
+            config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+            server::app::start(config).await?
+        }
+    };
+    let base = format!("http://{}", running.addr);
+    let admin_token = match &running.admin_token {
+        Some(token) => token.clone(),
+        None => std::fs::read_to_string(data.join("admin-token"))
+            .context("reading the admin token")?
+            .trim()
+            .to_string(),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic_stop = stop.clone();
+    let traffic_base = base.clone();
+    let traffic_data = data.clone();
+    let traffic = tokio::task::spawn_blocking(move || {
+        stream(&args, &traffic_base, &admin_token, &traffic_data, &traffic_stop)
+    });
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => { stop.store(true, Ordering::Relaxed); }
+        _ = wait_for(stop.clone()) => {}
+    }
+    stop.store(true, Ordering::Relaxed);
+    let outcome = traffic.await;
+    eprintln!("demo: stopping the server (committing what is in flight)…");
+    running.stop().await;
+    eprintln!("demo: data kept in {}", data.display());
+    match outcome {
+        Ok(result) => result,
+        Err(e) => Err(anyhow::anyhow!("traffic thread failed: {e}")),
+    }
+}
+
+async fn wait_for(flag: Arc<AtomicBool>) {
+    while !flag.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    sets: u64,
+    released: u64,
+    rejected: u64,
+    refused: u64,
+    reasons: BTreeMap<String, u64>,
+}
+
+fn stream(
+    args: &DemoArgs,
+    base: &str,
+    admin_token: &str,
+    data: &std::path::Path,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let agent = agent();
+    let (status, _) = post(
+        &agent,
+        &format!("{base}/api/v1/enterprises"),
+        admin_token,
+        "text/csv",
+        traffic::registry_csv().as_bytes(),
+    )?;
+    anyhow::ensure!(status == 200, "filing the demo registry failed (HTTP {status})");
+    let mut tokens: HashMap<String, String> = HashMap::new();
+    for enterprise in traffic::demo_registry() {
+        let (status, body) = post(
+            &agent,
+            &format!("{base}/api/v1/enterprises/{}/credentials", enterprise.code),
+            admin_token,
+            "application/json",
+            b"",
+        )?;
+        anyhow::ensure!(status == 201, "issuing a credential for {} failed", enterprise.code);
+        if let Some(token) = body["token"].as_str() {
+            tokens.insert(enterprise.code.to_string(), token.to_string());
+        }
+    }
+    let sample = traffic::demo_registry()
+        .iter()
+        .find(|e| e.roles.contains(&"ebc"))
+        .and_then(|e| tokens.get(e.code).map(|t| (e.code, t.clone())));
+    println!("OneWindow demo is running.");
+    println!("  API:            {base}   (description: {base}/openapi.json)");
+    println!("  data directory: {}", data.display());
+    println!("  admin token:    in {}", data.join("admin-token").display());
+    if let Some((code, token)) = &sample {
+        println!("  try, as seller {code}:");
+        println!("    curl -s -H 'Authorization: Bearer {token}' '{base}/api/v1/declarations?limit=5'");
+        println!("    curl -s -H 'Authorization: Bearer {token}' '{base}/api/v1/receipts?after=0&limit=5'");
+    }
+    println!("  stop with Ctrl-C.\n");
+
+    let mix = traffic::Mix {
+        bad_share_per_mille: args.bad_per_mille,
+        ..Default::default()
+    };
+    let mut generator = traffic::Generator::new(args.seed, mix);
+    let mut tally = Tally::default();
+    let start = Instant::now();
+    let mut last_report = Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / args.rate.max(0.1));
+    while !stop.load(Ordering::Relaxed) {
+        if args.declarations.is_some_and(|n| tally.sets >= n) {
+            break;
+        }
+        let due = start + interval.mul_f64(tally.sets as f64);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let set = generator.next_set(now_ms());
+        tally.sets += 1;
+        let mut final_line: Option<String> = None;
+        for message in &set.messages {
+            let Some(token) = tokens.get(&message.sender) else {
+                continue;
+            };
+            let (status, body) = match post(
+                &agent,
+                &format!("{base}/api/v1/messages"),
+                token,
+                "application/xml",
+                message.xml.as_bytes(),
+            ) {
+                Ok(answer) => answer,
+                Err(e) => {
+                    eprintln!("demo: sending failed: {e}");
+                    continue;
+                }
+            };
+            if status != 200 {
+                tally.refused += 1;
+                let title = body["title"].as_str().unwrap_or("refused").to_string();
+                final_line = Some(format!("refused {} (HTTP {status}): {title}", message.message_type));
+                *tally.reasons.entry(format!("HTTP {status} {}", body["type"].as_str().unwrap_or("").rsplit('/').next().unwrap_or(""))).or_default() += 1;
+                continue;
+            }
+            for receipt in body["receipts"].as_array().into_iter().flatten() {
+                let kind = receipt["messageType"].as_str().unwrap_or("");
+                let status = receipt["returnStatus"].as_str().unwrap_or("");
+                let info = receipt["receipt"]["returnInfo"].as_str().unwrap_or("").to_string();
+                if status == "100" || status.starts_with('-') {
+                    tally.rejected += 1;
+                    let code = info.split(';').next().unwrap_or(&info).to_string();
+                    *tally.reasons.entry(code).or_default() += 1;
+                    final_line = Some(format!("rejected {kind}: {info}"));
+                } else if kind == "CEB622Message" && status == "800" {
+                    tally.released += 1;
+                    final_line = Some(format!(
+                        "released  {}",
+                        receipt["declarationId"].as_str().unwrap_or("")
+                    ));
+                }
+            }
+        }
+        if let Some(line) = final_line {
+            println!("#{:<6} {:<20?} {line}", set.index, set.case);
+        }
+        if last_report.elapsed() >= Duration::from_secs(10) {
+            last_report = Instant::now();
+            println!(
+                "-- {} declarations sent: {} released, {} rejection receipts, {} refused at the door; top reasons: {:?}",
+                tally.sets,
+                tally.released,
+                tally.rejected,
+                tally.refused,
+                tally.reasons.iter().take(6).collect::<Vec<_>>()
+            );
+        }
+    }
+    println!(
+        "demo: {} declarations sent: {} released, {} rejection receipts, {} refused at the door",
+        tally.sets, tally.released, tally.rejected, tally.refused
+    );
+    stop.store(true, Ordering::Relaxed);
+    Ok(())
+}

@@ -1,0 +1,470 @@
+//! The HTTP API (`/api/v1`). Every call is authenticated; an enterprise sees only declarations,
+//! receipts and tax bills in which it is a party. Errors are problem documents (see `problem.rs`);
+//! a declaration that fails the format check is answered with its CEB900 receipt inside the problem.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::{DeclarationRow, EnterpriseRow, ReceiptRow, Store, TaxBillRow};
+
+use crate::auth::{self, Principal};
+use crate::intake::{self, Intake};
+use crate::pipeline::{Ingest, Job};
+use crate::problem::Problem;
+use crate::view;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub ingest: Ingest,
+    pub limits: Arc<ceb::Limits>,
+    pub buyer_secret: Arc<Vec<u8>>,
+    pub settings: Arc<domain::settings::Settings>,
+}
+
+/// Largest request body accepted (a CEB message may carry 100 nodes).
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/openapi.json", get(openapi))
+        .route("/api/v1/messages", post(post_message))
+        .route("/api/v1/receipts", get(list_receipts))
+        .route("/api/v1/declarations", get(list_declarations))
+        .route("/api/v1/declarations/{id}", get(get_declaration))
+        .route("/api/v1/quota", post(query_quota))
+        .route("/api/v1/tax-bills", get(list_tax_bills))
+        .route("/api/v1/enterprises", get(list_enterprises).post(file_enterprises))
+        .route(
+            "/api/v1/enterprises/{code}/credentials",
+            get(list_credentials).post(issue_credential),
+        )
+        .route("/api/v1/credentials/{key_id}", delete(revoke_credential))
+        .route("/api/v1/tariff", post(load_tariff))
+        .fallback(|| async { Problem::not_found("route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Run a blocking store call off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, store::StoreError> + Send + 'static,
+) -> Result<T, Problem> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(Problem::from),
+        Err(e) => Err(Problem::unavailable(&e)),
+    }
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, Problem> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(auth::bearer)
+        .ok_or_else(Problem::unauthorized)?;
+    let hash = auth::hash_token(token);
+    let store = state.store.clone();
+    let credential = blocking(move || store.credential_by_hash(&hash)).await?;
+    match credential {
+        Some(c) if c.revoked_at_ms.is_none() => Ok(Principal::from_subject(&c.subject)),
+        _ => Err(Problem::unauthorized()),
+    }
+}
+
+async fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), Problem> {
+    match authenticate(state, headers).await? {
+        Principal::Admin => Ok(()),
+        _ => Err(Problem::forbidden()),
+    }
+}
+
+async fn health(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
+    let store = state.store.clone();
+    let positions = blocking(move || store.positions()).await?;
+    Ok(Json(json!({
+        "status": "ok",
+        "backend": state.store.backend(),
+        "journal": positions.journal,
+        "applied": positions.applied,
+        "receipts": positions.receipt,
+    })))
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        crate::openapi::DOCUMENT,
+    )
+        .into_response()
+}
+
+/// `POST /api/v1/messages`: one CEB declaration message (plain or DXP-wrapped XML, or its JSON
+/// equivalent). Answers once the message is durable, with every receipt it caused.
+async fn post_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    let Principal::Enterprise(sender) = principal else {
+        return Err(Problem::forbidden().detail("only filed enterprises declare messages"));
+    };
+    let received_at_ms = now_ms();
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    let limits = state.limits.clone();
+    let sender_for_parse = sender.clone();
+    let prepared = tokio::task::spawn_blocking(move || {
+        intake::prepare(&body, is_json, &limits, Some(&sender_for_parse), received_at_ms)
+    })
+    .await
+    .map_err(|e| Problem::unavailable(&e))??;
+    let job = Job {
+        sender,
+        received_at_ms,
+        kind: prepared.kind,
+        guid: prepared.guid,
+        body: prepared.body,
+        content: prepared.content,
+        reply: None,
+    };
+    let rx = state
+        .ingest
+        .submit(job)
+        .map_err(|e| Problem::unavailable(&e))?;
+    let accepted = rx
+        .await
+        .map_err(|e| Problem::unavailable(&e))?
+        .map_err(|e| Problem::unavailable(&e))?;
+    let receipts: Vec<Value> = accepted.receipts.iter().map(view::receipt_json).collect();
+    Ok((
+        StatusCode::OK,
+        Json(json!({ "seq": accepted.seq, "receipts": receipts })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct Page {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+fn limit_of(page: &Page) -> usize {
+    page.limit.unwrap_or(100).clamp(1, 1000)
+}
+
+fn wants_xml(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("xml"))
+}
+
+/// `GET /api/v1/receipts?after=N`: the caller's receipts after cursor N, oldest first.
+async fn list_receipts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(page): Query<Page>,
+) -> Result<Response, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    let after = match page.after.as_deref() {
+        None | Some("") => 0,
+        Some(s) => s
+            .parse::<i64>()
+            .map_err(|_| Problem::bad_request("bad-cursor", "after must be a receipt number"))?,
+    };
+    let limit = limit_of(&page);
+    let store = state.store.clone();
+    let party = principal.party().map(str::to_string);
+    let rows: Vec<ReceiptRow> =
+        blocking(move || store.receipts_after(party.as_deref(), after, limit)).await?;
+    let next = rows.last().map_or(after, |r| r.seq);
+    if wants_xml(&headers) {
+        let mut xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Receipts next=\"{next}\">\n");
+        for row in &rows {
+            xml.push_str(strip_declaration(&row.xml));
+            xml.push('\n');
+        }
+        xml.push_str("</Receipts>\n");
+        return Ok((
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"))],
+            xml,
+        )
+            .into_response());
+    }
+    let receipts: Vec<Value> = rows.iter().map(view::receipt_json).collect();
+    Ok(Json(json!({ "next": next, "receipts": receipts })).into_response())
+}
+
+fn strip_declaration(xml: &str) -> &str {
+    match xml.strip_prefix("<?xml") {
+        Some(rest) => rest.find("?>").map_or(xml, |i| rest[i + 2..].trim_start()),
+        None => xml,
+    }
+}
+
+fn is_party(principal: &Principal, row: &DeclarationRow) -> bool {
+    match principal.party() {
+        None => true,
+        Some(code) => [
+            Some(row.ebp_code.as_str()),
+            Some(row.ebc_code.as_str()),
+            row.agent_code.as_deref(),
+            row.logistics_code.as_deref(),
+            row.pay_code.as_deref(),
+        ]
+        .contains(&Some(code)),
+    }
+}
+
+async fn list_declarations(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(page): Query<Page>,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    let limit = limit_of(&page);
+    let store = state.store.clone();
+    let party = principal.party().map(str::to_string);
+    let after = page.after.clone();
+    let rows =
+        blocking(move || store.declarations(party.as_deref(), after.as_deref(), limit)).await?;
+    let next = rows.last().map(|r| r.id.clone());
+    let items: Vec<Value> = rows.iter().map(view::declaration_json).collect();
+    Ok(Json(json!({ "next": next, "declarations": items })))
+}
+
+async fn get_declaration(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    let store = state.store.clone();
+    let lookup = id.clone();
+    let row = blocking(move || store.declaration(&lookup)).await?;
+    // Not a party: answer exactly as for a declaration that does not exist.
+    let row = row
+        .filter(|r| is_party(&principal, r))
+        .ok_or_else(|| Problem::not_found("declaration"))?;
+    let store = state.store.clone();
+    let receipts = blocking(move || store.receipts_of(&id)).await?;
+    let receipts: Vec<Value> = receipts
+        .iter()
+        .filter(|r| principal.party().is_none_or(|p| p == r.recipient))
+        .map(view::receipt_json)
+        .collect();
+    let mut body = view::declaration_json(&row);
+    if let Some(map) = body.as_object_mut() {
+        map.insert("receipts".into(), Value::Array(receipts));
+    }
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QuotaQuery {
+    name: String,
+    id_number: String,
+    year: Option<i32>,
+}
+
+/// `POST /api/v1/quota`: a buyer's used and remaining annual quota. Only the amounts come back;
+/// the name and ID number are neither echoed nor stored.
+async fn query_quota(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    authenticate(&state, &headers).await?;
+    let query: QuotaQuery = serde_json::from_slice(&body).map_err(|e| {
+        Problem::bad_request("bad-json", "expected {\"name\", \"idNumber\", \"year\"?}")
+            .detail(e.to_string())
+    })?;
+    if domain::personal::IdNumber::parse(&query.id_number).is_err() {
+        return Err(Problem::bad_request(
+            "bad-id-number",
+            "idNumber is not a valid 18-character resident ID number",
+        ));
+    }
+    let year = query
+        .year
+        .unwrap_or_else(|| domain::time::Timestamp(now_ms()).beijing_date().year);
+    let key = domain::personal::buyer_key(&state.buyer_secret, &query.name, &query.id_number);
+    let store = state.store.clone();
+    let key_text = key.0.clone();
+    let row = blocking(move || store.quota(&key_text, year)).await?;
+    let used = domain::money::from_fen(row.map_or(0, |r| r.used_minor));
+    let limit = state.settings.annual_limit;
+    let remaining = (limit - used).max(rust_decimal::Decimal::ZERO);
+    Ok(Json(json!({
+        "year": year,
+        "limit": view::money(limit),
+        "used": view::money(used),
+        "remaining": view::money(remaining),
+    })))
+}
+
+async fn list_tax_bills(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(page): Query<Page>,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    let limit = limit_of(&page);
+    let store = state.store.clone();
+    let party = principal.party().map(str::to_string);
+    let rows: Vec<TaxBillRow> = blocking(move || store.tax_bills(party.as_deref(), limit)).await?;
+    let today = domain::time::Timestamp(now_ms()).beijing_date();
+    let items: Vec<Value> = rows.iter().map(|r| view::tax_bill_json(r, today)).collect();
+    Ok(Json(json!({ "taxBills": items })))
+}
+
+async fn list_enterprises(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    if principal.party().is_some() {
+        return Err(Problem::forbidden());
+    }
+    let store = state.store.clone();
+    let rows: Vec<EnterpriseRow> = blocking(move || store.enterprises()).await?;
+    Ok(Json(
+        json!({ "enterprises": rows.iter().map(view::enterprise_json).collect::<Vec<_>>() }),
+    ))
+}
+
+/// Submit an administrative journal entry (filing, tariff) and wait until it is applied.
+async fn admin_entry(state: &AppState, kind: &str, body: Bytes) -> Result<Json<Value>, Problem> {
+    let received_at_ms = now_ms();
+    let content = intake::admin_content(kind, &body, received_at_ms).map_err(|e| {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-file", e)
+    })?;
+    let count = match &content {
+        Intake::Filing(list) => list.len(),
+        Intake::Tariff(t) => t.len(),
+        _ => 0,
+    };
+    let job = Job {
+        sender: auth::ADMIN.to_string(),
+        received_at_ms,
+        kind: kind.to_string(),
+        guid: format!("{kind}-{received_at_ms}"),
+        body: body.to_vec(),
+        content,
+        reply: None,
+    };
+    let rx = state
+        .ingest
+        .submit(job)
+        .map_err(|e| Problem::unavailable(&e))?;
+    let accepted = rx
+        .await
+        .map_err(|e| Problem::unavailable(&e))?
+        .map_err(|e| Problem::unavailable(&e))?;
+    Ok(Json(json!({ "seq": accepted.seq, "applied": count })))
+}
+
+/// `POST /api/v1/enterprises`: file (or re-file) enterprises from a registry CSV (docs/registry.md).
+async fn file_enterprises(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    admin(&state, &headers).await?;
+    admin_entry(&state, intake::FILING, body).await
+}
+
+/// `POST /api/v1/tariff`: replace the tariff table from a CSV (docs/tariff.md).
+async fn load_tariff(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    admin(&state, &headers).await?;
+    admin_entry(&state, intake::TARIFF, body).await
+}
+
+async fn list_credentials(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    admin(&state, &headers).await?;
+    let store = state.store.clone();
+    let rows = blocking(move || store.credentials_of(&code)).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|c| {
+            json!({
+                "keyId": c.key_id,
+                "subject": c.subject,
+                "createdAtMs": c.created_at_ms,
+                "revokedAtMs": c.revoked_at_ms,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "credentials": items })))
+}
+
+/// `POST /api/v1/enterprises/{code}/credentials`: issue an API credential. The token is shown
+/// in this answer only. `{code}` may also be `admin` or `regulator` for staff credentials.
+async fn issue_credential(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    admin(&state, &headers).await?;
+    if code != auth::ADMIN && code != auth::REGULATOR {
+        let store = state.store.clone();
+        let lookup = code.clone();
+        let filed = blocking(move || store.enterprise(&lookup)).await?;
+        if filed.is_none() {
+            return Err(Problem::not_found("filed enterprise"));
+        }
+    }
+    let issued = auth::issue(&code, now_ms()).map_err(|e| Problem::unavailable(&e))?;
+    let store = state.store.clone();
+    let row = issued.row.clone();
+    blocking(move || store.put_credential(&row)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "keyId": issued.row.key_id, "subject": code, "token": issued.token })),
+    ))
+}
+
+/// `DELETE /api/v1/credentials/{key_id}`: revoke at once; the next call with it is refused.
+async fn revoke_credential(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key_id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    admin(&state, &headers).await?;
+    let store = state.store.clone();
+    let revoked = blocking(move || store.revoke_credential(&key_id, now_ms())).await?;
+    if revoked {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Problem::not_found("live credential"))
+    }
+}

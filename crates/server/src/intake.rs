@@ -1,0 +1,256 @@
+//! From bytes to engine commands: parse and validate a submitted message (on the caller's thread,
+//! before the writer), check that it is a declaration from the authenticated sender, and map the
+//! wire structs of `ceb` into the documents of `domain`. The same mapping runs during a rebuild,
+//! from the journal's raw bytes.
+
+use ceb::Limits;
+use domain::clearance::{Command, Document};
+use domain::registry::Enterprise;
+use domain::tariff::Tariff;
+use domain::time::Timestamp;
+use store::JournalRecord;
+
+use crate::problem::Problem;
+
+/// Journal kinds of administrative entries.
+pub const FILING: &str = "FILING";
+pub const TARIFF: &str = "TARIFF";
+
+/// The parsed content of one journal entry.
+pub enum Intake {
+    /// Not parsed yet (rebuild parses from the journal body).
+    Empty,
+    /// The business nodes of a CEB declaration, as domain documents.
+    Ceb(Vec<Document>),
+    Filing(Vec<Enterprise>),
+    Tariff(Box<Tariff>),
+    /// A journal body that no longer parses (cannot happen for entries this version wrote).
+    Unreadable(String),
+}
+
+/// A message ready for the journal.
+pub struct Prepared {
+    pub kind: String,
+    pub guid: String,
+    /// The bytes to journal: exactly what the sender sent (or, for JSON, the XML it maps to).
+    pub body: Vec<u8>,
+    pub content: Intake,
+    /// The transmitting enterprise named in BaseTransfer.
+    pub transmitter: String,
+}
+
+/// Why a message was not accepted into the journal.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Not well-formed, wrongly encoded, hostile or schema-invalid: answered with a CEB900.
+    Invalid {
+        rejection: ceb::Rejection,
+        ceb900: String,
+    },
+    /// Receipts are issued by the single window, not accepted from senders.
+    NotADeclaration(String),
+    /// BaseTransfer names another enterprise than the credential's.
+    SenderMismatch { credential: String, transmitter: String },
+    BadJson(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Invalid { rejection, .. } => write!(f, "{rejection}"),
+            Refusal::NotADeclaration(kind) => {
+                write!(f, "{kind} is a receipt; only declarations are accepted")
+            }
+            Refusal::SenderMismatch {
+                credential,
+                transmitter,
+            } => write!(
+                f,
+                "BaseTransfer/copCode {transmitter} is not the credential's enterprise {credential}"
+            ),
+            Refusal::BadJson(e) => write!(f, "not a JSON message: {e}"),
+        }
+    }
+}
+
+impl From<Refusal> for Problem {
+    fn from(refusal: Refusal) -> Problem {
+        use axum::http::StatusCode;
+        let title = refusal.to_string();
+        match refusal {
+            Refusal::Invalid { rejection, ceb900 } => {
+                let issues: Vec<serde_json::Value> = rejection
+                    .issues
+                    .iter()
+                    .map(|i| serde_json::json!({ "path": i.path, "rule": i.rule, "detail": i.detail }))
+                    .collect();
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-message", title).extra(
+                    serde_json::json!({
+                        "code": rejection.code,
+                        "messageType": rejection.message_type,
+                        "guid": rejection.guid,
+                        "issues": issues,
+                        "ceb900": ceb900,
+                    }),
+                )
+            }
+            Refusal::NotADeclaration(_) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "not-a-declaration", title)
+            }
+            Refusal::SenderMismatch { .. } => {
+                Problem::new(StatusCode::FORBIDDEN, "sender-mismatch", title)
+            }
+            Refusal::BadJson(_) => Problem::new(StatusCode::BAD_REQUEST, "bad-json", title),
+        }
+    }
+}
+
+fn refuse(rejection: ceb::Rejection, original: &[u8], now_ms: i64) -> Refusal {
+    let ceb900 = rejection
+        .to_ceb900(&Timestamp(now_ms).ceb_time17(), original)
+        .to_xml();
+    Refusal::Invalid { rejection, ceb900 }
+}
+
+/// Parse, validate and check a submitted message. `sender`: the authenticated enterprise, or
+/// `None` to take the transmitter from BaseTransfer (offline replay).
+pub fn prepare(
+    body: &[u8],
+    is_json: bool,
+    limits: &Limits,
+    sender: Option<&str>,
+    now_ms: i64,
+) -> Result<Prepared, Refusal> {
+    let (message, body) = if is_json {
+        let message = message_from_json(body).map_err(Refusal::BadJson)?;
+        // Journal the XML it stands for, and validate that XML like any other.
+        let xml = message.to_xml().into_bytes();
+        let parsed = ceb::parse(&xml, limits).map_err(|r| refuse(r, &xml, now_ms))?;
+        (parsed.message, xml)
+    } else {
+        let parsed = ceb::parse(body, limits).map_err(|r| refuse(r, body, now_ms))?;
+        (parsed.message, body.to_vec())
+    };
+    let kind = message.message_type().to_string();
+    let Some(transmitter) = transmitter(&message).map(str::to_string) else {
+        return Err(Refusal::NotADeclaration(kind));
+    };
+    if let Some(sender) = sender
+        && sender != transmitter
+    {
+        return Err(Refusal::SenderMismatch {
+            credential: sender.to_string(),
+            transmitter,
+        });
+    }
+    let documents = crate::mapping::documents(&message).map_err(|issues| {
+        let rejection = ceb::Rejection {
+            code: "0002",
+            message_type: Some(kind.clone()),
+            guid: Some(message.guid().to_string()),
+            issues,
+        };
+        refuse(rejection, &body, now_ms)
+    })?;
+    Ok(Prepared {
+        kind,
+        guid: message.guid().to_string(),
+        body,
+        content: Intake::Ceb(documents),
+        transmitter,
+    })
+}
+
+/// The enterprise named in BaseTransfer (the transmitter); `None` for receipts.
+pub fn transmitter(message: &ceb::Message) -> Option<&str> {
+    use ceb::Message as M;
+    let base = match message {
+        M::Ceb311(m) => &m.base_transfer,
+        M::Ceb411(m) => &m.base_transfer,
+        M::Ceb511(m) => &m.base_transfer,
+        M::Ceb513(m) => &m.base_transfer,
+        M::Ceb621(m) => &m.base_transfer,
+        M::Ceb623(m) => &m.base_transfer,
+        M::Ceb625(m) => &m.base_transfer,
+        M::Ceb711(m) => &m.base_transfer,
+        _ => return None,
+    };
+    Some(base.cop_code.as_str())
+}
+
+/// The JSON equivalent of a declaration: `{"messageType": "CEB311Message", "message": {…}}`,
+/// element names as in the XML.
+pub fn message_from_json(body: &[u8]) -> Result<ceb::Message, String> {
+    use ceb::Message as M;
+    use ceb::message as wire;
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Envelope {
+        message_type: String,
+        message: serde_json::Value,
+    }
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let value = envelope.message;
+    let message = match envelope.message_type.as_str() {
+        "CEB311Message" => M::Ceb311(serde_json::from_value::<wire::Ceb311Message>(value).map_err(|e| e.to_string())?),
+        "CEB411Message" => M::Ceb411(serde_json::from_value::<wire::Ceb411Message>(value).map_err(|e| e.to_string())?),
+        "CEB511Message" => M::Ceb511(serde_json::from_value::<wire::Ceb511Message>(value).map_err(|e| e.to_string())?),
+        "CEB513Message" => M::Ceb513(serde_json::from_value::<wire::Ceb513Message>(value).map_err(|e| e.to_string())?),
+        "CEB621Message" => M::Ceb621(serde_json::from_value::<wire::Ceb621Message>(value).map_err(|e| e.to_string())?),
+        "CEB623Message" => M::Ceb623(serde_json::from_value::<wire::Ceb623Message>(value).map_err(|e| e.to_string())?),
+        "CEB625Message" => M::Ceb625(serde_json::from_value::<wire::Ceb625Message>(value).map_err(|e| e.to_string())?),
+        "CEB711Message" => M::Ceb711(serde_json::from_value::<wire::Ceb711Message>(value).map_err(|e| e.to_string())?),
+        other => return Err(format!("messageType {other} is not a declaration this API accepts")),
+    };
+    Ok(message)
+}
+
+/// Parse an administrative file (registry or tariff CSV).
+pub fn admin_content(kind: &str, body: &[u8], now_ms: i64) -> Result<Intake, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "the file is not UTF-8".to_string())?;
+    match kind {
+        FILING => domain::registry::parse_registry_csv(text, Timestamp(now_ms))
+            .map(Intake::Filing)
+            .map_err(|e| e.to_string()),
+        TARIFF => Tariff::parse_csv(text)
+            .map(|t| Intake::Tariff(Box::new(t)))
+            .map_err(|e| e.to_string()),
+        other => Err(format!("unknown administrative entry {other}")),
+    }
+}
+
+/// Re-read a journal entry (rebuild). Entries were validated when written, so the generous
+/// default limits apply.
+pub fn from_record(record: &JournalRecord) -> Intake {
+    match record.kind.as_str() {
+        FILING | TARIFF => admin_content(&record.kind, &record.body, record.received_at_ms)
+            .unwrap_or_else(Intake::Unreadable),
+        _ => match ceb::parse(&record.body, &Limits::default()) {
+            Ok(parsed) => match crate::mapping::documents(&parsed.message) {
+                Ok(documents) => Intake::Ceb(documents),
+                Err(issues) => Intake::Unreadable(format!("{} mapping issue(s)", issues.len())),
+            },
+            Err(e) => Intake::Unreadable(e.to_string()),
+        },
+    }
+}
+
+/// The engine commands of one entry: one per business node of a CEB message.
+pub fn commands(content: Intake, sender: &str) -> Vec<Command> {
+    match content {
+        Intake::Empty => Vec::new(),
+        Intake::Unreadable(reason) => {
+            tracing::error!(%reason, "journal entry no longer parses; skipped");
+            Vec::new()
+        }
+        Intake::Filing(list) => list.into_iter().map(Command::FileEnterprise).collect(),
+        Intake::Tariff(tariff) => vec![Command::LoadTariff(*tariff)],
+        Intake::Ceb(documents) => documents
+            .into_iter()
+            .map(|document| Command::Declare {
+                sender: sender.to_string(),
+                document,
+            })
+            .collect(),
+    }
+}

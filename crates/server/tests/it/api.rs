@@ -1,0 +1,291 @@
+//! The HTTP API as senders and staff use it.
+
+use serde_json::Value;
+use traffic::{Case, Generator, Mix};
+
+use crate::support::{self, has, now_ms};
+
+fn generator() -> Generator {
+    Generator::new(11, Mix::default())
+}
+
+fn agent_of(set: &traffic::DeclarationSet) -> String {
+    set.messages
+        .iter()
+        .find(|m| m.message_type == "CEB621Message")
+        .map(|m| m.sender.clone())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_clean_declaration_is_released_with_its_tax_bill_and_receipts() {
+    let server = support::start().await;
+    let set = generator().set_of(Case::Clean, now_ms());
+    let receipts = server.send_set(&set).await;
+    for kind in ["CEB312Message", "CEB412Message", "CEB512Message", "CEB622Message"] {
+        assert!(has(&receipts, kind, "2"), "{kind} accepted: {receipts:#?}");
+        assert!(has(&receipts, kind, "120"), "{kind} logic check passed");
+    }
+    assert!(has(&receipts, "CEB622Message", "399"));
+    assert!(has(&receipts, "CEB622Message", "800"), "released");
+    assert!(receipts.iter().any(|r| r["messageType"] == "CEB816Message"), "tax bill");
+    let released = receipts
+        .iter()
+        .find(|r| r["messageType"] == "CEB622Message" && r["returnStatus"] == "800")
+        .unwrap();
+    assert!(released["receipt"]["returnInfo"].as_str().unwrap().contains("2600"));
+    assert!(released["xml"].as_str().unwrap().contains("xmlns=\"http://www.chinaport.gov.cn/ceb\""));
+
+    // The agent sees the declaration as released, with its receipts.
+    let agent = agent_of(&set);
+    let id = released["declarationId"].as_str().unwrap();
+    let (status, body) = server
+        .call("GET", &format!("/api/v1/declarations/{id}"), Some(&server.token(&agent)), "", b"")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], 800);
+    assert!(!body["invtNo"].is_null());
+    assert!(!body["receipts"].as_array().unwrap().is_empty());
+    // No buyer data in the view.
+    assert!(!body.to_string().contains(&set.buyer.id_number));
+    assert!(!body.to_string().contains(&set.buyer.name));
+
+    // The tax bill is listed for the agent, pending within 30 days.
+    let (status, body) = server
+        .call("GET", "/api/v1/tax-bills", Some(&server.token(&agent)), "", b"")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["taxBills"][0]["levyState"], "pending");
+
+    // The buyer's quota shows the dutiable price as used.
+    let (status, quota) = server
+        .call(
+            "POST",
+            "/api/v1/quota",
+            Some(&server.token(&agent)),
+            "application/json",
+            serde_json::json!({"name": set.buyer.name, "idNumber": set.buyer.id_number})
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{quota}");
+    assert_ne!(quota["used"], "0.00");
+    assert_eq!(quota["limit"], "26000.00");
+    assert!(!quota.to_string().contains(&set.buyer.id_number));
+}
+
+#[tokio::test]
+async fn receipts_are_pulled_by_cursor_without_gaps_or_repeats() {
+    let server = support::start().await;
+    let mut generator = generator();
+    let mut expected = 0;
+    let mut agent = String::new();
+    for _ in 0..5 {
+        let set = generator.set_of(Case::Clean, now_ms());
+        agent = agent_of(&set);
+        let receipts = server.send_set(&set).await;
+        expected += receipts.iter().filter(|r| r["recipient"] == agent.as_str()).count();
+    }
+    let token = server.token(&agent);
+    let mut after = 0;
+    let mut seen = Vec::new();
+    loop {
+        let (status, page) = server
+            .call("GET", &format!("/api/v1/receipts?after={after}&limit=3"), Some(&token), "", b"")
+            .await;
+        assert_eq!(status, 200);
+        let items = page["receipts"].as_array().unwrap().clone();
+        if items.is_empty() {
+            break;
+        }
+        for item in &items {
+            assert_eq!(item["recipient"], agent.as_str(), "only the caller's receipts");
+            seen.push(item["seq"].as_i64().unwrap());
+        }
+        after = page["next"].as_i64().unwrap();
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, seen, "in order, no repeats");
+    assert!(seen.len() >= expected && expected > 0);
+    // XML form.
+    let (status, xml) = server
+        .raw("GET", "/api/v1/receipts?after=0&limit=2", Some(&token), "", b"", "application/xml")
+        .await;
+    assert_eq!(status, 200);
+    assert!(xml.starts_with("<?xml") && xml.contains("<Receipts next="), "{xml}");
+}
+
+#[tokio::test]
+async fn every_call_is_authenticated_and_enterprises_see_only_their_own() {
+    let server = support::start().await;
+    let set = generator().set_of(Case::Clean, now_ms());
+    let receipts = server.send_set(&set).await;
+    let id = receipts
+        .iter()
+        .find_map(|r| r["declarationId"].as_str())
+        .unwrap()
+        .to_string();
+    let parties: Vec<String> = set.messages.iter().map(|m| m.sender.clone()).collect();
+    let outsider = traffic::demo_registry()
+        .iter()
+        .map(|e| e.code.to_string())
+        .find(|c| !parties.contains(c) && !set.messages.iter().any(|m| m.xml.contains(c.as_str())))
+        .expect("a demo enterprise outside this declaration");
+
+    let (status, _) = server.call("GET", "/api/v1/declarations", None, "", b"").await;
+    assert_eq!(status, 401);
+    let (status, _) = server
+        .call("GET", "/api/v1/declarations", Some("ow_000000000000_forged"), "", b"")
+        .await;
+    assert_eq!(status, 401);
+    let (status, body) = server
+        .call("GET", &format!("/api/v1/declarations/{id}"), Some(&server.token(&outsider)), "", b"")
+        .await;
+    assert_eq!(status, 404, "an outsider cannot tell the declaration exists: {body}");
+    let (status, body) = server
+        .call("GET", "/api/v1/declarations", Some(&server.token(&outsider)), "", b"")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["declarations"].as_array().unwrap().len(), 0);
+    let (status, _) = server
+        .call("GET", "/api/v1/enterprises", Some(&server.token(&outsider)), "", b"")
+        .await;
+    assert_eq!(status, 403, "the registry is for staff");
+    let (status, _) = server
+        .call("POST", "/api/v1/tariff", Some(&server.token(&outsider)), "text/csv", b"hs\n")
+        .await;
+    assert_eq!(status, 403);
+
+    // Revocation takes effect on the next call.
+    let (status, issued) = server
+        .call(
+            "POST",
+            &format!("/api/v1/enterprises/{outsider}/credentials"),
+            Some(&server.admin),
+            "",
+            b"",
+        )
+        .await;
+    assert_eq!(status, 201);
+    let token = issued["token"].as_str().unwrap();
+    let (status, _) = server.call("GET", "/api/v1/receipts", Some(token), "", b"").await;
+    assert_eq!(status, 200);
+    let key = issued["keyId"].as_str().unwrap();
+    let (status, _) = server
+        .call("DELETE", &format!("/api/v1/credentials/{key}"), Some(&server.admin), "", b"")
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = server.call("GET", "/api/v1/receipts", Some(token), "", b"").await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn bad_messages_get_a_clear_answer_and_nothing_is_journalled() {
+    let server = support::start().await;
+    let mut generator = generator();
+    let (_, before) = server.call("GET", "/healthz", None, "", b"").await;
+
+    for case in [Case::Malformed, Case::SchemaInvalid, Case::Hostile] {
+        let set = generator.set_of(case, now_ms());
+        let mut refused = 0;
+        for message in &set.messages {
+            let (status, body) = server.send(message).await;
+            if status == 422 {
+                refused += 1;
+                assert_eq!(body["type"], "https://onewindow.dev/problems/invalid-message");
+                assert!(body["ceb900"].as_str().unwrap().contains("CEB900Message"), "{body}");
+                assert!(!body["issues"].as_array().unwrap().is_empty());
+            }
+        }
+        assert_eq!(refused, 1, "{case:?}: exactly the bad message is refused");
+    }
+    // A receipt is not a declaration; a sender cannot speak for another enterprise.
+    let set = generator.set_of(Case::Clean, now_ms());
+    let order = &set.messages.iter().find(|m| m.message_type == "CEB311Message").unwrap();
+    let other = traffic::demo_registry()
+        .iter()
+        .find(|e| e.code != order.sender)
+        .unwrap()
+        .code;
+    let (status, body) = server
+        .call("POST", "/api/v1/messages", Some(&server.token(other)), "application/xml", order.xml.as_bytes())
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["type"], "https://onewindow.dev/problems/sender-mismatch");
+    let receipt = r#"<?xml version="1.0" encoding="UTF-8"?><CEB312Message xmlns="http://www.chinaport.gov.cn/ceb" guid="4CDE1CFD-EDED-46B1-946C-B8022E42FC94" version="1.0"><OrderReturn><guid>4CDE1CFD-EDED-46B1-946C-B8022E42FC94</guid><ebpCode>1</ebpCode><ebcCode>1</ebcCode><orderNo>1</orderNo><returnStatus>2</returnStatus><returnTime>20260101000000000</returnTime><returnInfo>x</returnInfo></OrderReturn></CEB312Message>"#;
+    let (status, body) = server
+        .call("POST", "/api/v1/messages", Some(&server.token(other)), "application/xml", receipt.as_bytes())
+        .await;
+    assert_eq!(status, 422, "{body}");
+    // Oversized bodies are refused before parsing.
+    let big = vec![b' '; server::api::MAX_BODY + 1];
+    let (status, _) = server
+        .call("POST", "/api/v1/messages", Some(&server.token(other)), "application/xml", &big)
+        .await;
+    assert_eq!(status, 413);
+
+    let (_, after) = server.call("GET", "/healthz", None, "", b"").await;
+    let good_messages = 3 * 3 + 0; // the well-formed messages of the three bad sets
+    assert_eq!(
+        after["journal"].as_i64().unwrap() - before["journal"].as_i64().unwrap(),
+        good_messages,
+        "refused messages are not journalled"
+    );
+}
+
+#[tokio::test]
+async fn inconsistent_declarations_are_rejected_with_the_catalogue_code() {
+    let server = support::start().await;
+    let mut generator = generator();
+    for (case, code) in [
+        (Case::PayerMismatch, "1327"),
+        (Case::UnfiledEnterprise, ""),
+        (Case::OverSingleLimit, "621005"),
+        (Case::NotOnPositiveList, ""),
+    ] {
+        let set = generator.set_of(case, now_ms());
+        let receipts = server.send_set(&set).await;
+        let rejected: Vec<&Value> = receipts
+            .iter()
+            .filter(|r| {
+                let s = r["returnStatus"].as_str().unwrap();
+                s == "100" || s.starts_with('-')
+            })
+            .collect();
+        assert!(!rejected.is_empty(), "{case:?} rejected: {receipts:#?}");
+        assert!(
+            rejected.iter().any(|r| r["receipt"]["returnInfo"].as_str().unwrap().contains(code)),
+            "{case:?} carries code {code}: {rejected:#?}"
+        );
+        assert!(!has(&receipts, "CEB622Message", "800"), "{case:?} never released");
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let server = support::start().await;
+    let (status, doc) = server.call("GET", "/openapi.json", None, "", b"").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/healthz",
+        "/api/v1/messages",
+        "/api/v1/receipts",
+        "/api/v1/declarations",
+        "/api/v1/declarations/{id}",
+        "/api/v1/quota",
+        "/api/v1/tax-bills",
+        "/api/v1/enterprises",
+        "/api/v1/enterprises/{code}/credentials",
+        "/api/v1/credentials/{key_id}",
+        "/api/v1/tariff",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} documented");
+    }
+    let (status, body) = server.call("GET", "/no/such/route", None, "", b"").await;
+    assert_eq!(status, 404);
+    assert_eq!(body["status"], 404);
+}

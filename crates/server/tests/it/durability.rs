@@ -1,0 +1,105 @@
+//! Restart, rebuild and the two backends: what was acknowledged is kept, and the projections can
+//! always be rebuilt from the journal to the same state.
+
+use std::sync::Arc;
+
+use domain::clearance::ReleaseAll;
+use server::pipeline::PipelineConfig;
+use traffic::{Generator, Mix};
+
+use crate::support::{self, has, now_ms};
+
+async fn traffic_then_rebuild(store: Option<String>) {
+    let server = support::start_on(store).await;
+    let mut generator = Generator::new(5, Mix::default());
+    let mut released = 0;
+    for _ in 0..60 {
+        let set = generator.next_set(now_ms());
+        let receipts = server.send_set(&set).await;
+        if has(&receipts, "CEB622Message", "800") {
+            released += 1;
+        }
+    }
+    assert!(released > 30, "most generated declarations are released ({released})");
+    let store = server.running.store.clone();
+    server.running.stop().await;
+
+    let before = store.projection_digest().unwrap();
+    let positions = store.positions().unwrap();
+    assert_eq!(positions.applied, positions.journal);
+    let replayed = tokio::task::spawn_blocking({
+        let store = store.clone();
+        move || server::pipeline::rebuild(store.as_ref(), &PipelineConfig::default(), &ReleaseAll)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(replayed, positions.journal);
+    assert_eq!(
+        store.projection_digest().unwrap(),
+        before,
+        "rebuild from the journal ends in the same state"
+    );
+    assert_eq!(store.positions().unwrap(), positions);
+}
+
+#[tokio::test]
+async fn rebuild_from_the_journal_ends_in_the_same_state_on_sqlite() {
+    traffic_then_rebuild(None).await;
+}
+
+#[tokio::test]
+async fn rebuild_from_the_journal_ends_in_the_same_state_on_postgres() {
+    let Some(url) = support::postgres_url("rebuild_postgres") else {
+        return;
+    };
+    traffic_then_rebuild(Some(url)).await;
+}
+
+#[tokio::test]
+async fn a_restart_keeps_half_filed_declarations_and_completes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("ow.db").display());
+    let set = Generator::new(9, Mix { shuffle_arrival: false, ..Mix::default() })
+        .set_of(traffic::Case::Clean, now_ms());
+    let first = support::start_on(Some(db.clone())).await;
+    let mut receipts = Vec::new();
+    for message in &set.messages[..2] {
+        let (status, body) = first.send(message).await;
+        assert_eq!(status, 200);
+        receipts.extend(body["receipts"].as_array().unwrap().clone());
+    }
+    let tokens = first.tokens.clone();
+    first.running.stop().await;
+
+    // Same store, new process state: the engine is restored from the durable rows.
+    let config = server::app::ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: db,
+        data_dir: dir.path().to_path_buf(),
+        pipeline: PipelineConfig::default(),
+        limits: ceb::Limits::default(),
+    };
+    let running = server::app::start_with(config, Arc::new(ReleaseAll)).await.unwrap();
+    assert!(running.admin_token.is_none(), "the admin credential survived");
+    let second = support::TestServer {
+        running,
+        admin: String::new(),
+        tokens,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    for message in &set.messages[2..] {
+        let (status, body) = second.send(message).await;
+        assert_eq!(status, 200, "{body}");
+        receipts.extend(body["receipts"].as_array().unwrap().clone());
+    }
+    assert!(has(&receipts, "CEB622Message", "800"), "{receipts:#?}");
+    // Sending an earlier message again changes nothing.
+    let (status, body) = second.send(&set.messages[0]).await;
+    assert_eq!(status, 200);
+    assert!(
+        body["receipts"].as_array().unwrap().is_empty(),
+        "a resubmitted guid is idempotent: {body}"
+    );
+    second.running.stop().await;
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the service: the real HTTP server on 127.0.0.1:0, a real store, generated
+//! CEB traffic. One integration binary for the crate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod api;
+mod durability;

@@ -1,0 +1,151 @@
+//! The canonical encoding behind `projection_digest`. Both backends read their rows into the
+//! contract's row types and feed them here, table by table in key order, so the bytes hashed
+//! depend only on the values, never on how an engine formats them.
+
+use sha2::{Digest as _, Sha256};
+
+use crate::{DeclarationRow, EnterpriseRow, QuotaRow, ReceiptRow, StateRow, TaxBillRow};
+
+/// Every value is tagged and length-prefixed, so no two different row sets encode alike.
+pub(crate) struct Canonical {
+    hasher: Sha256,
+}
+
+impl Canonical {
+    pub(crate) fn new() -> Self {
+        let mut c = Canonical {
+            hasher: Sha256::new(),
+        };
+        c.text("onewindow-projection-digest-v1");
+        c
+    }
+
+    /// Starts a table; rows follow in key order.
+    pub(crate) fn table(&mut self, name: &str) {
+        self.hasher.update(b"T");
+        self.text(name);
+    }
+
+    pub(crate) fn applied(&mut self, applied: i64) {
+        self.table("applied");
+        self.int(applied);
+    }
+
+    fn text(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        self.hasher.update(b"s");
+        self.hasher.update((b.len() as u64).to_le_bytes());
+        self.hasher.update(b);
+    }
+
+    fn opt_text(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => self.text(s),
+            None => self.hasher.update(b"n"),
+        }
+    }
+
+    fn int(&mut self, i: i64) {
+        self.hasher.update(b"i");
+        self.hasher.update(i.to_le_bytes());
+    }
+
+    fn opt_int(&mut self, i: Option<i64>) {
+        match i {
+            Some(i) => self.int(i),
+            None => self.hasher.update(b"n"),
+        }
+    }
+
+    fn row(&mut self) {
+        self.hasher.update(b"R");
+    }
+
+    pub(crate) fn state(&mut self, r: &StateRow) {
+        self.row();
+        self.text(&r.namespace);
+        self.text(&r.key);
+        match &r.value {
+            Some(v) => self.bytes(v),
+            None => self.hasher.update(b"n"),
+        }
+    }
+
+    pub(crate) fn declaration(&mut self, r: &DeclarationRow) {
+        self.row();
+        self.text(&r.id);
+        self.text(&r.ebp_code);
+        self.text(&r.ebc_code);
+        self.text(&r.order_no);
+        self.opt_text(r.agent_code.as_deref());
+        self.opt_text(r.logistics_code.as_deref());
+        self.opt_text(r.logistics_no.as_deref());
+        self.opt_text(r.pay_code.as_deref());
+        self.opt_text(r.cop_no.as_deref());
+        self.opt_text(r.pre_no.as_deref());
+        self.opt_text(r.invt_no.as_deref());
+        self.text(&r.documents);
+        self.int(i64::from(r.status));
+        self.text(&r.status_info);
+        self.opt_text(r.buyer_key.as_deref());
+        self.int(r.value_minor);
+        self.int(r.tax_minor);
+        self.int(r.created_at_ms);
+        self.int(r.updated_at_ms);
+        self.opt_int(r.released_at_ms);
+    }
+
+    pub(crate) fn quota(&mut self, r: &QuotaRow) {
+        self.row();
+        self.text(&r.buyer_key);
+        self.int(i64::from(r.year));
+        self.int(r.used_minor);
+    }
+
+    pub(crate) fn receipt(&mut self, r: &ReceiptRow) {
+        self.row();
+        self.int(r.seq);
+        self.text(&r.recipient);
+        self.text(&r.message_type);
+        self.opt_text(r.declaration_id.as_deref());
+        self.text(&r.business_key);
+        self.text(&r.return_status);
+        self.int(r.created_at_ms);
+        self.text(&r.xml);
+        self.text(&r.json);
+    }
+
+    pub(crate) fn tax_bill(&mut self, r: &TaxBillRow) {
+        self.row();
+        self.text(&r.invt_no);
+        self.text(&r.tax_no);
+        self.text(&r.declaration_id);
+        self.text(&r.ebc_code);
+        self.text(&r.agent_code);
+        self.int(r.customs_tax_minor);
+        self.int(r.vat_minor);
+        self.int(r.consumption_tax_minor);
+        self.int(i64::from(r.status));
+        self.text(&r.levy_state);
+        self.int(r.released_at_ms);
+        self.text(&r.due_from);
+        self.text(&r.due_until);
+    }
+
+    pub(crate) fn enterprise(&mut self, r: &EnterpriseRow) {
+        self.row();
+        self.text(&r.code);
+        self.text(&r.name);
+        self.text(&r.roles);
+        self.opt_text(r.dxp_id.as_deref());
+        self.int(r.filed_at_ms);
+        self.int(i64::from(r.active));
+    }
+
+    pub(crate) fn finish(self) -> String {
+        hex::encode(self.hasher.finalize())
+    }
+}

@@ -1,0 +1,21 @@
+//! Schema migrations, embedded in the binary so a deployment is one file. Each backend has its
+//! own dialect; versions are applied in order at open and recorded in `schema_migrations`.
+
+/// One migration: its version (applied in ascending order), a name for the record, and its SQL.
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub(crate) const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/sqlite/0001_init.sql"),
+}];
+
+pub(crate) const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/postgres/0001_init.sql"),
+}];

@@ -1,0 +1,920 @@
+//! The PostgreSQL backend, for deployments where several nodes share one database.
+//!
+//! The sync `postgres` client runs its own small runtime, so these methods must be called from
+//! plain threads or `spawn_blocking`, never directly inside an async task. Writes go through one
+//! client behind a mutex, one transaction per [`Batch`], with synchronous commit on. Bulk writes
+//! are one statement per table: binary `COPY` for the append-only journal and receipts, and
+//! `INSERT … SELECT * FROM UNNEST(arrays…) ON CONFLICT … DO UPDATE` for upserts. Queries use a
+//! small pool of reader clients, each caching its prepared statements.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+use std::str::FromStr;
+use std::sync::{Mutex, MutexGuard};
+
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement, Transaction};
+
+use crate::digest::Canonical;
+use crate::migrations::{self, Migration};
+use crate::schema::{self, Column};
+use crate::{
+    Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
+    ReceiptRow, Result, StateRow, Store, StoreError, TaxBillRow,
+};
+
+/// Idle reader clients kept open; more are opened under load and closed afterwards.
+const MAX_IDLE_READERS: usize = 4;
+/// Serialises migrations of nodes starting at the same time (`pg_advisory_xact_lock` key).
+const MIGRATION_LOCK: i64 = 0x6f6e_6577_696e_646f; // "onewindo"
+
+type PgResult<T> = std::result::Result<T, postgres::Error>;
+type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+/// SQL text built once at open; each client prepares it once and keeps the statement.
+struct Sql {
+    copy_journal: String,
+    copy_receipts: String,
+    upsert_state: String,
+    delete_state: String,
+    upsert_declarations: String,
+    upsert_quotas: String,
+    upsert_tax_bills: String,
+    upsert_enterprises: String,
+    set_applied: String,
+    upsert_credential: String,
+    revoke_credential: String,
+    positions: String,
+    journal_after: String,
+    load_state: String,
+    declaration: String,
+    declarations_all_from: String,
+    declarations_all_after: String,
+    declarations_party_from: String,
+    declarations_party_after: String,
+    receipts_after: String,
+    receipts_of_recipient_after: String,
+    receipts_of: String,
+    quota: String,
+    tax_bill: String,
+    tax_bills_all: String,
+    tax_bills_of: String,
+    enterprises: String,
+    enterprise: String,
+    credential_by_hash: String,
+    credentials_of: String,
+    digest_applied: String,
+    digest_state: String,
+    digest_declarations: String,
+    digest_quotas: String,
+    digest_receipts: String,
+    digest_tax_bills: String,
+    digest_enterprises: String,
+}
+
+impl Sql {
+    fn new() -> Self {
+        use schema::*;
+        let sel_decl = select("declarations", DECLARATIONS);
+        let sel_rcpt = select("receipts", RECEIPTS);
+        let sel_tax = select("tax_bills", TAX_BILLS);
+        let sel_ent = select("enterprises", ENTERPRISES);
+        let sel_cred = select("credentials", CREDENTIALS);
+        let cred_cols = names(CREDENTIALS);
+        Sql {
+            copy_journal: postgres_copy("journal", JOURNAL),
+            copy_receipts: postgres_copy("receipts", RECEIPTS),
+            upsert_state: postgres_upsert("state", STATE, &["namespace", "key"]),
+            // The arrays carry the default collation; the columns use "C": say which applies.
+            delete_state: "DELETE FROM state s USING UNNEST($1::text[], $2::text[]) AS d(ns, k) \
+                           WHERE s.namespace = d.ns COLLATE \"C\" AND s.key = d.k COLLATE \"C\""
+                .into(),
+            upsert_declarations: postgres_upsert("declarations", DECLARATIONS, &["id"]),
+            upsert_quotas: postgres_upsert("quotas", QUOTAS, &["buyer_key", "year"]),
+            upsert_tax_bills: postgres_upsert("tax_bills", TAX_BILLS, &["invt_no"]),
+            upsert_enterprises: postgres_upsert("enterprises", ENTERPRISES, &["code"]),
+            set_applied: "UPDATE store_position SET applied = $1 WHERE id = 1".into(),
+            upsert_credential: format!(
+                "INSERT INTO credentials ({cred_cols}) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (key_id) DO UPDATE SET subject = excluded.subject, \
+                 token_hash = excluded.token_hash, created_at_ms = excluded.created_at_ms, \
+                 revoked_at_ms = excluded.revoked_at_ms"
+            ),
+            revoke_credential: "UPDATE credentials SET revoked_at_ms = $2 \
+                                WHERE key_id = $1 AND revoked_at_ms IS NULL"
+                .into(),
+            positions: "SELECT (SELECT COALESCE(MAX(seq), 0) FROM journal), \
+                        COALESCE((SELECT applied FROM store_position WHERE id = 1), 0), \
+                        (SELECT COALESCE(MAX(seq), 0) FROM receipts)"
+                .into(),
+            journal_after: format!(
+                "{} WHERE seq > $1 ORDER BY seq LIMIT $2",
+                select("journal", JOURNAL)
+            ),
+            load_state: format!("{} ORDER BY namespace, key", select("state", STATE)),
+            declaration: format!("{sel_decl} WHERE id = $1"),
+            declarations_all_from: format!("{sel_decl} WHERE id >= $1 ORDER BY id LIMIT $2"),
+            declarations_all_after: format!("{sel_decl} WHERE id > $1 ORDER BY id LIMIT $2"),
+            declarations_party_from: declarations_of_party(">=", "$1", "$2", "$3"),
+            declarations_party_after: declarations_of_party(">", "$1", "$2", "$3"),
+            receipts_after: format!("{sel_rcpt} WHERE seq > $1 ORDER BY seq LIMIT $2"),
+            receipts_of_recipient_after: format!(
+                "{sel_rcpt} WHERE recipient = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            ),
+            receipts_of: format!("{sel_rcpt} WHERE declaration_id = $1 ORDER BY seq"),
+            quota: format!(
+                "{} WHERE buyer_key = $1 AND year = $2",
+                select("quotas", QUOTAS)
+            ),
+            tax_bill: format!("{sel_tax} WHERE invt_no = $1"),
+            tax_bills_all: format!("{sel_tax} ORDER BY invt_no LIMIT $1"),
+            tax_bills_of: format!(
+                "{sel_tax} WHERE invt_no IN (SELECT invt_no FROM tax_bills WHERE ebc_code = $1 \
+                 UNION SELECT invt_no FROM tax_bills WHERE agent_code = $1) \
+                 ORDER BY invt_no LIMIT $2"
+            ),
+            enterprises: format!("{sel_ent} ORDER BY code"),
+            enterprise: format!("{sel_ent} WHERE code = $1"),
+            credential_by_hash: format!("{sel_cred} WHERE token_hash = $1"),
+            credentials_of: format!("{sel_cred} WHERE subject = $1 ORDER BY created_at_ms, key_id"),
+            digest_applied: "SELECT COALESCE((SELECT applied FROM store_position WHERE id = 1), 0)"
+                .into(),
+            digest_state: format!("{} ORDER BY namespace, key", select("state", STATE)),
+            digest_declarations: format!("{sel_decl} ORDER BY id"),
+            digest_quotas: format!("{} ORDER BY buyer_key, year", select("quotas", QUOTAS)),
+            digest_receipts: format!("{sel_rcpt} ORDER BY seq"),
+            digest_tax_bills: format!("{sel_tax} ORDER BY invt_no"),
+            digest_enterprises: format!("{sel_ent} ORDER BY code"),
+        }
+    }
+}
+
+/// A client and the statements it has prepared (statements belong to one session).
+struct PgConn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl PgConn {
+    fn statement(&mut self, sql: &str) -> PgResult<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.statements.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+}
+
+/// The PostgreSQL store. See the module documentation.
+pub struct PostgresStore {
+    config: Config,
+    schema: Option<String>,
+    writer: Mutex<Option<PgConn>>,
+    readers: Mutex<Vec<PgConn>>,
+    sql: Sql,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    // The config may hold a password: show only where we are.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("hosts", &self.config.get_hosts())
+            .field("dbname", &self.config.get_dbname())
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Splits the `schema=NAME` parameter (ours, unknown to libpq) off a connection URL.
+fn split_schema(url: &str) -> Result<(String, Option<String>)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut schema = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.strip_prefix("schema=") {
+            Some(name) => schema = Some(name.to_owned()),
+            None => kept.push(pair),
+        }
+    }
+    if let Some(name) = &schema {
+        let valid = !name.is_empty()
+            && name.len() <= 63
+            && name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(StoreError::Other(format!(
+                "postgres: schema name {name:?} must be letters, digits and _ (at most 63)"
+            )));
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, schema))
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock means a thread panicked mid-use; any open transaction was rolled back
+    // when it was dropped, so the client is still usable (and replaced if it is closed).
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://…`, optionally `?schema=NAME`), applies pending
+    /// migrations and prepares the writer.
+    pub fn open(url: &str) -> Result<Self> {
+        let (url, schema) = split_schema(url)?;
+        let config = Config::from_str(&url)?;
+        let store = PostgresStore {
+            config,
+            schema,
+            writer: Mutex::new(None),
+            readers: Mutex::new(Vec::new()),
+            sql: Sql::new(),
+        };
+        let mut writer = store.connect(true)?;
+        migrate(&mut writer.client, migrations::POSTGRES)?;
+        *lock(&store.writer) = Some(writer);
+        Ok(store)
+    }
+
+    /// The schema the tables live in, when one was named.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    fn connect(&self, writer: bool) -> Result<PgConn> {
+        let mut client = self.config.connect(NoTls)?;
+        let mut setup = String::new();
+        if writer {
+            // Durable before commit returns, whatever the server default is.
+            setup.push_str("SET synchronous_commit = on;");
+        }
+        if let Some(schema) = &self.schema {
+            if writer {
+                setup.push_str(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\";"));
+            }
+            setup.push_str(&format!("SET search_path TO \"{schema}\";"));
+        }
+        if !setup.is_empty() {
+            client.batch_execute(&setup)?;
+        }
+        Ok(PgConn {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+
+    /// Runs `f` with the writer client, reconnecting first if the connection was lost.
+    fn write<T>(&self, f: impl FnOnce(&mut PgConn) -> PgResult<T>) -> Result<T> {
+        let mut guard = lock(&self.writer);
+        if guard.as_ref().is_none_or(|c| c.client.is_closed()) {
+            *guard = None;
+            *guard = Some(self.connect(true)?);
+        }
+        let Some(conn) = guard.as_mut() else {
+            return Err(StoreError::Other("postgres: no writer connection".into()));
+        };
+        let out = f(conn);
+        if conn.client.is_closed() {
+            *guard = None;
+        }
+        Ok(out?)
+    }
+
+    /// Runs `f` on an idle reader client (connecting one if none is idle).
+    fn read<T>(&self, f: impl FnOnce(&mut PgConn) -> PgResult<T>) -> Result<T> {
+        let idle = {
+            let mut pool = lock(&self.readers);
+            let mut found = None;
+            while let Some(c) = pool.pop() {
+                if !c.client.is_closed() {
+                    found = Some(c);
+                    break;
+                }
+            }
+            found
+        };
+        let mut conn = match idle {
+            Some(c) => c,
+            None => self.connect(false)?,
+        };
+        let out = f(&mut conn);
+        if !conn.client.is_closed() {
+            let mut pool = lock(&self.readers);
+            if pool.len() < MAX_IDLE_READERS {
+                pool.push(conn);
+            }
+        }
+        Ok(out?)
+    }
+
+    fn query_rows<T>(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+        map: fn(&Row) -> PgResult<T>,
+    ) -> Result<Vec<T>> {
+        self.read(|c| {
+            let st = c.statement(sql)?;
+            c.client.query(&st, params)?.iter().map(map).collect()
+        })
+    }
+
+    fn query_opt<T>(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+        map: fn(&Row) -> PgResult<T>,
+    ) -> Result<Option<T>> {
+        self.read(|c| {
+            let st = c.statement(sql)?;
+            c.client
+                .query_opt(&st, params)?
+                .as_ref()
+                .map(map)
+                .transpose()
+        })
+    }
+}
+
+fn migrate(client: &mut Client, list: &[Migration]) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version       BIGINT PRIMARY KEY,
+             name          TEXT   NOT NULL,
+             applied_at_ms BIGINT NOT NULL
+         )",
+    )?;
+    let done: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::bigint FROM schema_migrations",
+            &[],
+        )?
+        .try_get(0)?;
+    for m in list.iter().filter(|m| m.version > done) {
+        tx.batch_execute(m.sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)",
+            &[&m.version, &m.name, &crate::sqlite::now_ms()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The last row of each key, in order: one UNNEST upsert may not touch a row twice, and within a
+/// batch the last write wins (as it would row by row).
+fn last_by_key<'a, T, K: Hash + Eq>(rows: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<&'a T> {
+    let mut seen = HashSet::with_capacity(rows.len());
+    let mut out: Vec<&T> = rows.iter().rev().filter(|r| seen.insert(key(r))).collect();
+    out.reverse();
+    out
+}
+
+fn column<'a, T, V>(rows: &[&'a T], f: impl Fn(&'a T) -> V) -> Vec<V> {
+    rows.iter().map(|r| f(r)).collect()
+}
+
+fn types(columns: &[Column]) -> Vec<Type> {
+    columns
+        .iter()
+        .map(|(_, ty)| match *ty {
+            "int4" => Type::INT4,
+            "int8" => Type::INT8,
+            "bytea" => Type::BYTEA,
+            "bool" => Type::BOOL,
+            _ => Type::TEXT,
+        })
+        .collect()
+}
+
+/// The writer's statements, prepared once per session: a small group commit then costs one
+/// round trip per table it touches, not two.
+struct WriteStatements {
+    copy_journal: Statement,
+    copy_receipts: Statement,
+    upsert_state: Statement,
+    delete_state: Statement,
+    upsert_declarations: Statement,
+    upsert_quotas: Statement,
+    upsert_tax_bills: Statement,
+    upsert_enterprises: Statement,
+    set_applied: Statement,
+}
+
+impl WriteStatements {
+    fn prepare(c: &mut PgConn, sql: &Sql) -> PgResult<Self> {
+        Ok(WriteStatements {
+            copy_journal: c.statement(&sql.copy_journal)?,
+            copy_receipts: c.statement(&sql.copy_receipts)?,
+            upsert_state: c.statement(&sql.upsert_state)?,
+            delete_state: c.statement(&sql.delete_state)?,
+            upsert_declarations: c.statement(&sql.upsert_declarations)?,
+            upsert_quotas: c.statement(&sql.upsert_quotas)?,
+            upsert_tax_bills: c.statement(&sql.upsert_tax_bills)?,
+            upsert_enterprises: c.statement(&sql.upsert_enterprises)?,
+            set_applied: c.statement(&sql.set_applied)?,
+        })
+    }
+}
+
+fn write_batch(tx: &mut Transaction<'_>, sql: &WriteStatements, batch: &Batch) -> PgResult<()> {
+    if !batch.append.is_empty() {
+        let sink = tx.copy_in(&sql.copy_journal)?;
+        let mut w = BinaryCopyInWriter::new(sink, &types(schema::JOURNAL));
+        for j in &batch.append {
+            w.write(&[
+                &j.seq,
+                &j.received_at_ms,
+                &j.sender,
+                &j.kind,
+                &j.guid,
+                &j.body,
+            ])?;
+        }
+        w.finish()?;
+    }
+
+    if !batch.state.is_empty() {
+        let rows = last_by_key(&batch.state, |s| (s.namespace.as_str(), s.key.as_str()));
+        let (put, del): (Vec<&StateRow>, Vec<&StateRow>) =
+            rows.into_iter().partition(|s| s.value.is_some());
+        if !put.is_empty() {
+            let ns = column(&put, |s| s.namespace.as_str());
+            let key = column(&put, |s| s.key.as_str());
+            let value = column(&put, |s| s.value.as_deref().unwrap_or_default());
+            tx.execute(&sql.upsert_state, &[&ns, &key, &value])?;
+        }
+        if !del.is_empty() {
+            let ns = column(&del, |s| s.namespace.as_str());
+            let key = column(&del, |s| s.key.as_str());
+            tx.execute(&sql.delete_state, &[&ns, &key])?;
+        }
+    }
+
+    if !batch.declarations.is_empty() {
+        let d = last_by_key(&batch.declarations, |d| d.id.as_str());
+        tx.execute(
+            &sql.upsert_declarations,
+            &[
+                &column(&d, |d| d.id.as_str()),
+                &column(&d, |d| d.ebp_code.as_str()),
+                &column(&d, |d| d.ebc_code.as_str()),
+                &column(&d, |d| d.order_no.as_str()),
+                &column(&d, |d| d.agent_code.as_deref()),
+                &column(&d, |d| d.logistics_code.as_deref()),
+                &column(&d, |d| d.logistics_no.as_deref()),
+                &column(&d, |d| d.pay_code.as_deref()),
+                &column(&d, |d| d.cop_no.as_deref()),
+                &column(&d, |d| d.pre_no.as_deref()),
+                &column(&d, |d| d.invt_no.as_deref()),
+                &column(&d, |d| d.documents.as_str()),
+                &column(&d, |d| d.status),
+                &column(&d, |d| d.status_info.as_str()),
+                &column(&d, |d| d.buyer_key.as_deref()),
+                &column(&d, |d| d.value_minor),
+                &column(&d, |d| d.tax_minor),
+                &column(&d, |d| d.created_at_ms),
+                &column(&d, |d| d.updated_at_ms),
+                &column(&d, |d| d.released_at_ms),
+            ],
+        )?;
+    }
+
+    if !batch.quotas.is_empty() {
+        let q = last_by_key(&batch.quotas, |q| (q.buyer_key.as_str(), q.year));
+        tx.execute(
+            &sql.upsert_quotas,
+            &[
+                &column(&q, |q| q.buyer_key.as_str()),
+                &column(&q, |q| q.year),
+                &column(&q, |q| q.used_minor),
+            ],
+        )?;
+    }
+
+    if !batch.receipts.is_empty() {
+        let sink = tx.copy_in(&sql.copy_receipts)?;
+        let mut w = BinaryCopyInWriter::new(sink, &types(schema::RECEIPTS));
+        for r in &batch.receipts {
+            w.write(&[
+                &r.seq,
+                &r.recipient,
+                &r.message_type,
+                &r.declaration_id,
+                &r.business_key,
+                &r.return_status,
+                &r.created_at_ms,
+                &r.xml,
+                &r.json,
+            ])?;
+        }
+        w.finish()?;
+    }
+
+    if !batch.tax_bills.is_empty() {
+        let t = last_by_key(&batch.tax_bills, |t| t.invt_no.as_str());
+        tx.execute(
+            &sql.upsert_tax_bills,
+            &[
+                &column(&t, |t| t.invt_no.as_str()),
+                &column(&t, |t| t.tax_no.as_str()),
+                &column(&t, |t| t.declaration_id.as_str()),
+                &column(&t, |t| t.ebc_code.as_str()),
+                &column(&t, |t| t.agent_code.as_str()),
+                &column(&t, |t| t.customs_tax_minor),
+                &column(&t, |t| t.vat_minor),
+                &column(&t, |t| t.consumption_tax_minor),
+                &column(&t, |t| t.status),
+                &column(&t, |t| t.levy_state.as_str()),
+                &column(&t, |t| t.released_at_ms),
+                &column(&t, |t| t.due_from.as_str()),
+                &column(&t, |t| t.due_until.as_str()),
+            ],
+        )?;
+    }
+
+    if !batch.enterprises.is_empty() {
+        let e = last_by_key(&batch.enterprises, |e| e.code.as_str());
+        tx.execute(
+            &sql.upsert_enterprises,
+            &[
+                &column(&e, |e| e.code.as_str()),
+                &column(&e, |e| e.name.as_str()),
+                &column(&e, |e| e.roles.as_str()),
+                &column(&e, |e| e.dxp_id.as_deref()),
+                &column(&e, |e| e.filed_at_ms),
+                &column(&e, |e| e.active),
+            ],
+        )?;
+    }
+
+    tx.execute(&sql.set_applied, &[&batch.applied])?;
+    Ok(())
+}
+
+fn journal_from(r: &Row) -> PgResult<JournalRecord> {
+    Ok(JournalRecord {
+        seq: r.try_get(0)?,
+        received_at_ms: r.try_get(1)?,
+        sender: r.try_get(2)?,
+        kind: r.try_get(3)?,
+        guid: r.try_get(4)?,
+        body: r.try_get(5)?,
+    })
+}
+
+fn state_from(r: &Row) -> PgResult<StateRow> {
+    Ok(StateRow {
+        namespace: r.try_get(0)?,
+        key: r.try_get(1)?,
+        value: Some(r.try_get(2)?),
+    })
+}
+
+fn declaration_from(r: &Row) -> PgResult<DeclarationRow> {
+    Ok(DeclarationRow {
+        id: r.try_get(0)?,
+        ebp_code: r.try_get(1)?,
+        ebc_code: r.try_get(2)?,
+        order_no: r.try_get(3)?,
+        agent_code: r.try_get(4)?,
+        logistics_code: r.try_get(5)?,
+        logistics_no: r.try_get(6)?,
+        pay_code: r.try_get(7)?,
+        cop_no: r.try_get(8)?,
+        pre_no: r.try_get(9)?,
+        invt_no: r.try_get(10)?,
+        documents: r.try_get(11)?,
+        status: r.try_get(12)?,
+        status_info: r.try_get(13)?,
+        buyer_key: r.try_get(14)?,
+        value_minor: r.try_get(15)?,
+        tax_minor: r.try_get(16)?,
+        created_at_ms: r.try_get(17)?,
+        updated_at_ms: r.try_get(18)?,
+        released_at_ms: r.try_get(19)?,
+    })
+}
+
+fn quota_from(r: &Row) -> PgResult<QuotaRow> {
+    Ok(QuotaRow {
+        buyer_key: r.try_get(0)?,
+        year: r.try_get(1)?,
+        used_minor: r.try_get(2)?,
+    })
+}
+
+fn receipt_from(r: &Row) -> PgResult<ReceiptRow> {
+    Ok(ReceiptRow {
+        seq: r.try_get(0)?,
+        recipient: r.try_get(1)?,
+        message_type: r.try_get(2)?,
+        declaration_id: r.try_get(3)?,
+        business_key: r.try_get(4)?,
+        return_status: r.try_get(5)?,
+        created_at_ms: r.try_get(6)?,
+        xml: r.try_get(7)?,
+        json: r.try_get(8)?,
+    })
+}
+
+fn tax_bill_from(r: &Row) -> PgResult<TaxBillRow> {
+    Ok(TaxBillRow {
+        invt_no: r.try_get(0)?,
+        tax_no: r.try_get(1)?,
+        declaration_id: r.try_get(2)?,
+        ebc_code: r.try_get(3)?,
+        agent_code: r.try_get(4)?,
+        customs_tax_minor: r.try_get(5)?,
+        vat_minor: r.try_get(6)?,
+        consumption_tax_minor: r.try_get(7)?,
+        status: r.try_get(8)?,
+        levy_state: r.try_get(9)?,
+        released_at_ms: r.try_get(10)?,
+        due_from: r.try_get(11)?,
+        due_until: r.try_get(12)?,
+    })
+}
+
+fn enterprise_from(r: &Row) -> PgResult<EnterpriseRow> {
+    Ok(EnterpriseRow {
+        code: r.try_get(0)?,
+        name: r.try_get(1)?,
+        roles: r.try_get(2)?,
+        dxp_id: r.try_get(3)?,
+        filed_at_ms: r.try_get(4)?,
+        active: r.try_get(5)?,
+    })
+}
+
+fn credential_from(r: &Row) -> PgResult<CredentialRow> {
+    Ok(CredentialRow {
+        key_id: r.try_get(0)?,
+        subject: r.try_get(1)?,
+        token_hash: r.try_get(2)?,
+        created_at_ms: r.try_get(3)?,
+        revoked_at_ms: r.try_get(4)?,
+    })
+}
+
+/// Feeds every row of `sql` to the digest, streaming rather than loading the table.
+fn digest_table<T>(
+    tx: &mut Transaction<'_>,
+    sql: &str,
+    map: fn(&Row) -> PgResult<T>,
+    mut feed: impl FnMut(&T),
+) -> PgResult<()> {
+    let mut rows = tx.query_raw(sql, std::iter::empty::<&(dyn ToSql + Sync)>())?;
+    while let Some(row) = rows.next()? {
+        feed(&map(&row)?);
+    }
+    Ok(())
+}
+
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn positions(&self) -> Result<Positions> {
+        let sql = self.sql.positions.as_str();
+        self.read(|c| {
+            let st = c.statement(sql)?;
+            let r = c.client.query_one(&st, &[])?;
+            Ok(Positions {
+                journal: r.try_get(0)?,
+                applied: r.try_get(1)?,
+                receipt: r.try_get(2)?,
+            })
+        })
+    }
+
+    fn commit(&self, batch: &Batch) -> Result<()> {
+        self.write(|c| {
+            let statements = WriteStatements::prepare(c, &self.sql)?;
+            let mut tx = c.client.transaction()?;
+            write_batch(&mut tx, &statements, batch)?;
+            tx.commit()
+        })
+    }
+
+    fn journal_after(&self, after: i64, limit_n: usize) -> Result<Vec<JournalRecord>> {
+        self.query_rows(
+            &self.sql.journal_after,
+            &[&after, &limit(limit_n)],
+            journal_from,
+        )
+    }
+
+    fn load_state(&self) -> Result<Vec<StateRow>> {
+        self.query_rows(&self.sql.load_state, &[], state_from)
+    }
+
+    fn reset_projections(&self) -> Result<()> {
+        self.write(|c| {
+            let mut tx = c.client.transaction()?;
+            tx.batch_execute(&format!(
+                "TRUNCATE {}; UPDATE store_position SET applied = 0 WHERE id = 1;",
+                schema::PROJECTION_TABLES.join(", ")
+            ))?;
+            tx.commit()
+        })
+    }
+
+    fn declaration(&self, id: &str) -> Result<Option<DeclarationRow>> {
+        self.query_opt(&self.sql.declaration, &[&id], declaration_from)
+    }
+
+    fn declarations(
+        &self,
+        party: Option<&str>,
+        after: Option<&str>,
+        limit_n: usize,
+    ) -> Result<Vec<DeclarationRow>> {
+        let n = limit(limit_n);
+        let sql = &self.sql;
+        match (party, after) {
+            (None, None) => {
+                self.query_rows(&sql.declarations_all_from, &[&"", &n], declaration_from)
+            }
+            (None, Some(a)) => {
+                self.query_rows(&sql.declarations_all_after, &[&a, &n], declaration_from)
+            }
+            (Some(p), None) => self.query_rows(
+                &sql.declarations_party_from,
+                &[&p, &"", &n],
+                declaration_from,
+            ),
+            (Some(p), Some(a)) => self.query_rows(
+                &sql.declarations_party_after,
+                &[&p, &a, &n],
+                declaration_from,
+            ),
+        }
+    }
+
+    fn receipts_after(
+        &self,
+        recipient: Option<&str>,
+        after: i64,
+        limit_n: usize,
+    ) -> Result<Vec<ReceiptRow>> {
+        let n = limit(limit_n);
+        match recipient {
+            None => self.query_rows(&self.sql.receipts_after, &[&after, &n], receipt_from),
+            Some(r) => self.query_rows(
+                &self.sql.receipts_of_recipient_after,
+                &[&r, &after, &n],
+                receipt_from,
+            ),
+        }
+    }
+
+    fn receipts_of(&self, declaration_id: &str) -> Result<Vec<ReceiptRow>> {
+        self.query_rows(&self.sql.receipts_of, &[&declaration_id], receipt_from)
+    }
+
+    fn quota(&self, buyer_key: &str, year: i32) -> Result<Option<QuotaRow>> {
+        self.query_opt(&self.sql.quota, &[&buyer_key, &year], quota_from)
+    }
+
+    fn tax_bill(&self, invt_no: &str) -> Result<Option<TaxBillRow>> {
+        self.query_opt(&self.sql.tax_bill, &[&invt_no], tax_bill_from)
+    }
+
+    fn tax_bills(&self, party: Option<&str>, limit_n: usize) -> Result<Vec<TaxBillRow>> {
+        let n = limit(limit_n);
+        match party {
+            None => self.query_rows(&self.sql.tax_bills_all, &[&n], tax_bill_from),
+            Some(p) => self.query_rows(&self.sql.tax_bills_of, &[&p, &n], tax_bill_from),
+        }
+    }
+
+    fn enterprises(&self) -> Result<Vec<EnterpriseRow>> {
+        self.query_rows(&self.sql.enterprises, &[], enterprise_from)
+    }
+
+    fn enterprise(&self, code: &str) -> Result<Option<EnterpriseRow>> {
+        self.query_opt(&self.sql.enterprise, &[&code], enterprise_from)
+    }
+
+    fn put_credential(&self, cr: &CredentialRow) -> Result<()> {
+        let sql = self.sql.upsert_credential.as_str();
+        self.write(|c| {
+            let st = c.statement(sql)?;
+            c.client.execute(
+                &st,
+                &[
+                    &cr.key_id,
+                    &cr.subject,
+                    &cr.token_hash,
+                    &cr.created_at_ms,
+                    &cr.revoked_at_ms,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn credential_by_hash(&self, token_hash: &str) -> Result<Option<CredentialRow>> {
+        self.query_opt(
+            &self.sql.credential_by_hash,
+            &[&token_hash],
+            credential_from,
+        )
+    }
+
+    fn credentials_of(&self, subject: &str) -> Result<Vec<CredentialRow>> {
+        self.query_rows(&self.sql.credentials_of, &[&subject], credential_from)
+    }
+
+    fn revoke_credential(&self, key_id: &str, at_ms: i64) -> Result<bool> {
+        let sql = self.sql.revoke_credential.as_str();
+        self.write(|c| {
+            let st = c.statement(sql)?;
+            Ok(c.client.execute(&st, &[&key_id, &at_ms])? > 0)
+        })
+    }
+
+    fn projection_digest(&self) -> Result<String> {
+        let sql = &self.sql;
+        self.read(|c| {
+            // One snapshot for every table.
+            let mut tx = c
+                .client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let mut d = Canonical::new();
+            let applied: i64 = tx.query_one(sql.digest_applied.as_str(), &[])?.try_get(0)?;
+            d.applied(applied);
+            d.table("state");
+            digest_table(&mut tx, &sql.digest_state, state_from, |r| d.state(r))?;
+            d.table("declarations");
+            digest_table(&mut tx, &sql.digest_declarations, declaration_from, |r| {
+                d.declaration(r)
+            })?;
+            d.table("quotas");
+            digest_table(&mut tx, &sql.digest_quotas, quota_from, |r| d.quota(r))?;
+            d.table("receipts");
+            digest_table(&mut tx, &sql.digest_receipts, receipt_from, |r| {
+                d.receipt(r)
+            })?;
+            d.table("tax_bills");
+            digest_table(&mut tx, &sql.digest_tax_bills, tax_bill_from, |r| {
+                d.tax_bill(r)
+            })?;
+            d.table("enterprises");
+            digest_table(&mut tx, &sql.digest_enterprises, enterprise_from, |r| {
+                d.enterprise(r)
+            })?;
+            tx.commit()?;
+            Ok(d.finish())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_parameter_is_stripped() {
+        let (url, schema) = split_schema("postgres://u@h/db?schema=t_1&sslmode=disable")
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(url, "postgres://u@h/db?sslmode=disable");
+        assert_eq!(schema.as_deref(), Some("t_1"));
+        let (url, schema) =
+            split_schema("postgres://u@h/db?schema=x").unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(url, "postgres://u@h/db");
+        assert_eq!(schema.as_deref(), Some("x"));
+        assert!(split_schema("postgres://u@h/db?schema=a;drop").is_err());
+        assert!(split_schema("postgres://u@h/db?schema=").is_err());
+    }
+
+    #[test]
+    fn last_write_wins_within_a_batch() {
+        let rows = [("a", 1), ("b", 2), ("a", 3)];
+        let kept = last_by_key(&rows, |r| r.0);
+        assert_eq!(kept, vec![&("b", 2), &("a", 3)]);
+    }
+}

@@ -1,0 +1,204 @@
+//! Column lists and SQL shared by both backends, so that a column added to a row type is added
+//! in one place for reads, writes and the digest order.
+
+/// A table column and its PostgreSQL type (used for `UNNEST($n::type[])` bulk writes).
+pub(crate) type Column = (&'static str, &'static str);
+
+pub(crate) const JOURNAL: &[Column] = &[
+    ("seq", "int8"),
+    ("received_at_ms", "int8"),
+    ("sender", "text"),
+    ("kind", "text"),
+    ("guid", "text"),
+    ("body", "bytea"),
+];
+
+pub(crate) const STATE: &[Column] = &[("namespace", "text"), ("key", "text"), ("value", "bytea")];
+
+pub(crate) const DECLARATIONS: &[Column] = &[
+    ("id", "text"),
+    ("ebp_code", "text"),
+    ("ebc_code", "text"),
+    ("order_no", "text"),
+    ("agent_code", "text"),
+    ("logistics_code", "text"),
+    ("logistics_no", "text"),
+    ("pay_code", "text"),
+    ("cop_no", "text"),
+    ("pre_no", "text"),
+    ("invt_no", "text"),
+    ("documents", "text"),
+    ("status", "int4"),
+    ("status_info", "text"),
+    ("buyer_key", "text"),
+    ("value_minor", "int8"),
+    ("tax_minor", "int8"),
+    ("created_at_ms", "int8"),
+    ("updated_at_ms", "int8"),
+    ("released_at_ms", "int8"),
+];
+
+/// The columns that name a party of a declaration (ebp, ebc, agent, logistics firm, payment
+/// institution); each has an index `(column, id)`.
+pub(crate) const DECLARATION_PARTIES: &[&str] = &[
+    "ebp_code",
+    "ebc_code",
+    "agent_code",
+    "logistics_code",
+    "pay_code",
+];
+
+pub(crate) const QUOTAS: &[Column] = &[
+    ("buyer_key", "text"),
+    ("year", "int4"),
+    ("used_minor", "int8"),
+];
+
+pub(crate) const RECEIPTS: &[Column] = &[
+    ("seq", "int8"),
+    ("recipient", "text"),
+    ("message_type", "text"),
+    ("declaration_id", "text"),
+    ("business_key", "text"),
+    ("return_status", "text"),
+    ("created_at_ms", "int8"),
+    ("xml", "text"),
+    ("json", "text"),
+];
+
+pub(crate) const TAX_BILLS: &[Column] = &[
+    ("invt_no", "text"),
+    ("tax_no", "text"),
+    ("declaration_id", "text"),
+    ("ebc_code", "text"),
+    ("agent_code", "text"),
+    ("customs_tax_minor", "int8"),
+    ("vat_minor", "int8"),
+    ("consumption_tax_minor", "int8"),
+    ("status", "int4"),
+    ("levy_state", "text"),
+    ("released_at_ms", "int8"),
+    ("due_from", "text"),
+    ("due_until", "text"),
+];
+
+pub(crate) const ENTERPRISES: &[Column] = &[
+    ("code", "text"),
+    ("name", "text"),
+    ("roles", "text"),
+    ("dxp_id", "text"),
+    ("filed_at_ms", "int8"),
+    ("active", "bool"),
+];
+
+pub(crate) const CREDENTIALS: &[Column] = &[
+    ("key_id", "text"),
+    ("subject", "text"),
+    ("token_hash", "text"),
+    ("created_at_ms", "int8"),
+    ("revoked_at_ms", "int8"),
+];
+
+/// Tables that `reset_projections` empties (everything but the journal and the credentials).
+pub(crate) const PROJECTION_TABLES: &[&str] = &[
+    "state",
+    "declarations",
+    "quotas",
+    "receipts",
+    "tax_bills",
+    "enterprises",
+];
+
+/// `a, b, c`
+pub(crate) fn names(columns: &[Column]) -> String {
+    columns
+        .iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `SELECT cols FROM table`
+pub(crate) fn select(table: &str, columns: &[Column]) -> String {
+    format!("SELECT {} FROM {table}", names(columns))
+}
+
+/// `a = excluded.a, …` for every column not in the key.
+fn set_excluded(columns: &[Column], key: &[&str]) -> String {
+    columns
+        .iter()
+        .filter(|(name, _)| !key.contains(name))
+        .map(|(name, _)| format!("{name} = excluded.{name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A one-row upsert with SQLite `?N` placeholders.
+pub(crate) fn sqlite_upsert(table: &str, columns: &[Column], key: &[&str]) -> String {
+    let placeholders = (1..=columns.len())
+        .map(|n| format!("?{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({placeholders}) ON CONFLICT ({}) DO UPDATE SET {}",
+        names(columns),
+        key.join(", "),
+        set_excluded(columns, key)
+    )
+}
+
+/// A one-row insert with SQLite `?N` placeholders (a duplicate key is an error).
+pub(crate) fn sqlite_insert(table: &str, columns: &[Column]) -> String {
+    let placeholders = (1..=columns.len())
+        .map(|n| format!("?{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({placeholders})",
+        names(columns)
+    )
+}
+
+/// A many-row upsert in one statement: one array parameter per column.
+pub(crate) fn postgres_upsert(table: &str, columns: &[Column], key: &[&str]) -> String {
+    let arrays = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, ty))| format!("${}::{ty}[]", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO {table} ({}) SELECT * FROM UNNEST({arrays}) ON CONFLICT ({}) DO UPDATE SET {}",
+        names(columns),
+        key.join(", "),
+        set_excluded(columns, key)
+    )
+}
+
+/// A binary COPY into an append-only table.
+pub(crate) fn postgres_copy(table: &str, columns: &[Column]) -> String {
+    format!(
+        "COPY {table} ({}) FROM STDIN (FORMAT binary)",
+        names(columns)
+    )
+}
+
+/// Declarations of one party after a cursor: one index range per party column, merged.
+/// `op` is `>` after a cursor and `>=` from the start (with the cursor bound to the empty string).
+/// Placeholders: party, cursor, limit, written as `p1`, `p2`, `p3` for the caller to substitute.
+pub(crate) fn declarations_of_party(op: &str, p1: &str, p2: &str, p3: &str) -> String {
+    let branches = DECLARATION_PARTIES
+        .iter()
+        .map(|col| {
+            format!(
+                "SELECT id FROM (SELECT id FROM declarations WHERE {col} = {p1} AND id {op} {p2} \
+                 ORDER BY id LIMIT {p3}) AS b_{col}"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ");
+    format!(
+        "{} WHERE id IN ({branches}) ORDER BY id LIMIT {p3}",
+        select("declarations", DECLARATIONS)
+    )
+}

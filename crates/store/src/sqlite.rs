@@ -1,0 +1,701 @@
+//! The embedded backend: one SQLite file in WAL mode.
+//!
+//! Writes go through one connection behind a mutex (SQLite has one writer anyway), one
+//! transaction per [`Batch`], with `synchronous=FULL` so a commit is on disk before `commit`
+//! returns. Queries use a small pool of reader connections, which WAL lets read while the writer
+//! writes.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::digest::Canonical;
+use crate::migrations::{self, Migration};
+use crate::schema;
+use crate::{
+    Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
+    ReceiptRow, Result, StateRow, Store, StoreError, TaxBillRow,
+};
+
+/// Idle reader connections kept open; more are opened under load and closed afterwards.
+const MAX_IDLE_READERS: usize = 4;
+/// How long a statement waits for a lock held by another process before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const STATEMENT_CACHE: usize = 64;
+
+/// SQL text built once at open (prepared statements are cached per connection by their text).
+struct Sql {
+    insert_journal: String,
+    upsert_state: String,
+    upsert_declaration: String,
+    upsert_quota: String,
+    insert_receipt: String,
+    upsert_tax_bill: String,
+    upsert_enterprise: String,
+    upsert_credential: String,
+    journal_after: String,
+    load_state: String,
+    declaration: String,
+    declarations_all_from: String,
+    declarations_all_after: String,
+    declarations_party_from: String,
+    declarations_party_after: String,
+    receipts_after: String,
+    receipts_of_recipient_after: String,
+    receipts_of: String,
+    quota: String,
+    tax_bill: String,
+    tax_bills_all: String,
+    tax_bills_of: String,
+    enterprises: String,
+    enterprise: String,
+    credential_by_hash: String,
+    credentials_of: String,
+    digest_state: String,
+    digest_declarations: String,
+    digest_quotas: String,
+    digest_receipts: String,
+    digest_tax_bills: String,
+    digest_enterprises: String,
+}
+
+impl Sql {
+    fn new() -> Self {
+        use schema::*;
+        let sel_decl = select("declarations", DECLARATIONS);
+        let sel_rcpt = select("receipts", RECEIPTS);
+        let sel_tax = select("tax_bills", TAX_BILLS);
+        let sel_ent = select("enterprises", ENTERPRISES);
+        let sel_cred = select("credentials", CREDENTIALS);
+        Sql {
+            insert_journal: sqlite_insert("journal", JOURNAL),
+            upsert_state: sqlite_upsert("state", STATE, &["namespace", "key"]),
+            upsert_declaration: sqlite_upsert("declarations", DECLARATIONS, &["id"]),
+            upsert_quota: sqlite_upsert("quotas", QUOTAS, &["buyer_key", "year"]),
+            insert_receipt: sqlite_insert("receipts", RECEIPTS),
+            upsert_tax_bill: sqlite_upsert("tax_bills", TAX_BILLS, &["invt_no"]),
+            upsert_enterprise: sqlite_upsert("enterprises", ENTERPRISES, &["code"]),
+            upsert_credential: sqlite_upsert("credentials", CREDENTIALS, &["key_id"]),
+            journal_after: format!(
+                "{} WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                select("journal", JOURNAL)
+            ),
+            load_state: format!("{} ORDER BY namespace, key", select("state", STATE)),
+            declaration: format!("{sel_decl} WHERE id = ?1"),
+            declarations_all_from: format!("{sel_decl} WHERE id >= ?1 ORDER BY id LIMIT ?2"),
+            declarations_all_after: format!("{sel_decl} WHERE id > ?1 ORDER BY id LIMIT ?2"),
+            declarations_party_from: declarations_of_party(">=", "?1", "?2", "?3"),
+            declarations_party_after: declarations_of_party(">", "?1", "?2", "?3"),
+            receipts_after: format!("{sel_rcpt} WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+            receipts_of_recipient_after: format!(
+                "{sel_rcpt} WHERE recipient = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            ),
+            receipts_of: format!("{sel_rcpt} WHERE declaration_id = ?1 ORDER BY seq"),
+            quota: format!(
+                "{} WHERE buyer_key = ?1 AND year = ?2",
+                select("quotas", QUOTAS)
+            ),
+            tax_bill: format!("{sel_tax} WHERE invt_no = ?1"),
+            tax_bills_all: format!("{sel_tax} ORDER BY invt_no LIMIT ?1"),
+            tax_bills_of: format!(
+                "{sel_tax} WHERE invt_no IN (SELECT invt_no FROM tax_bills WHERE ebc_code = ?1 \
+                 UNION SELECT invt_no FROM tax_bills WHERE agent_code = ?1) \
+                 ORDER BY invt_no LIMIT ?2"
+            ),
+            enterprises: format!("{sel_ent} ORDER BY code"),
+            enterprise: format!("{sel_ent} WHERE code = ?1"),
+            credential_by_hash: format!("{sel_cred} WHERE token_hash = ?1"),
+            credentials_of: format!("{sel_cred} WHERE subject = ?1 ORDER BY created_at_ms, key_id"),
+            digest_state: format!("{} ORDER BY namespace, key", select("state", STATE)),
+            digest_declarations: format!("{sel_decl} ORDER BY id"),
+            digest_quotas: format!("{} ORDER BY buyer_key, year", select("quotas", QUOTAS)),
+            digest_receipts: format!("{sel_rcpt} ORDER BY seq"),
+            digest_tax_bills: format!("{sel_tax} ORDER BY invt_no"),
+            digest_enterprises: format!("{sel_ent} ORDER BY code"),
+        }
+    }
+}
+
+/// The SQLite store. See the module documentation.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    sql: Sql,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut writer = Connection::open(path)?;
+        writer.busy_timeout(BUSY_TIMEOUT)?;
+        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Other(format!(
+                "sqlite: could not switch {} to WAL mode (got {mode})",
+                path.display()
+            )));
+        }
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        writer.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        migrate(&mut writer, migrations::SQLITE)?;
+        let store = SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            sql: Sql::new(),
+        };
+        // Fail at open, not at the first query, if readers cannot be opened.
+        let reader = store.open_reader()?;
+        lock(&store.readers).push(reader);
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open_reader(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "query_only", true)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
+    }
+
+    /// Runs `f` on an idle reader connection (opening one if none is idle).
+    fn read<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let idle = lock(&self.readers).pop();
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => self.open_reader()?,
+        };
+        let out = f(&mut conn);
+        if !conn.is_autocommit() {
+            // A failed read left a transaction open; do not hand the connection on.
+            return Ok(out?);
+        }
+        let mut idle = lock(&self.readers);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        Ok(out?)
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        Ok(f(&mut conn)?)
+    }
+
+    fn query_rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: fn(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map(params, map)?;
+            rows.collect()
+        })
+    }
+
+    fn query_opt<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: fn(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            stmt.query_row(params, map).optional()
+        })
+    }
+}
+
+/// A poisoned lock only means another thread panicked while holding it; SQLite rolled back any
+/// transaction it had open, so the connection is still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn migrate(conn: &mut Connection, list: &[Migration]) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version       INTEGER PRIMARY KEY,
+             name          TEXT    NOT NULL,
+             applied_at_ms INTEGER NOT NULL
+         )",
+    )?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let done: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    for m in list.iter().filter(|m| m.version > done) {
+        tx.execute_batch(m.sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, now_ms()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn journal_from(r: &Row<'_>) -> rusqlite::Result<JournalRecord> {
+    Ok(JournalRecord {
+        seq: r.get(0)?,
+        received_at_ms: r.get(1)?,
+        sender: r.get(2)?,
+        kind: r.get(3)?,
+        guid: r.get(4)?,
+        body: r.get(5)?,
+    })
+}
+
+fn state_from(r: &Row<'_>) -> rusqlite::Result<StateRow> {
+    Ok(StateRow {
+        namespace: r.get(0)?,
+        key: r.get(1)?,
+        value: Some(r.get(2)?),
+    })
+}
+
+fn declaration_from(r: &Row<'_>) -> rusqlite::Result<DeclarationRow> {
+    Ok(DeclarationRow {
+        id: r.get(0)?,
+        ebp_code: r.get(1)?,
+        ebc_code: r.get(2)?,
+        order_no: r.get(3)?,
+        agent_code: r.get(4)?,
+        logistics_code: r.get(5)?,
+        logistics_no: r.get(6)?,
+        pay_code: r.get(7)?,
+        cop_no: r.get(8)?,
+        pre_no: r.get(9)?,
+        invt_no: r.get(10)?,
+        documents: r.get(11)?,
+        status: r.get(12)?,
+        status_info: r.get(13)?,
+        buyer_key: r.get(14)?,
+        value_minor: r.get(15)?,
+        tax_minor: r.get(16)?,
+        created_at_ms: r.get(17)?,
+        updated_at_ms: r.get(18)?,
+        released_at_ms: r.get(19)?,
+    })
+}
+
+fn quota_from(r: &Row<'_>) -> rusqlite::Result<QuotaRow> {
+    Ok(QuotaRow {
+        buyer_key: r.get(0)?,
+        year: r.get(1)?,
+        used_minor: r.get(2)?,
+    })
+}
+
+fn receipt_from(r: &Row<'_>) -> rusqlite::Result<ReceiptRow> {
+    Ok(ReceiptRow {
+        seq: r.get(0)?,
+        recipient: r.get(1)?,
+        message_type: r.get(2)?,
+        declaration_id: r.get(3)?,
+        business_key: r.get(4)?,
+        return_status: r.get(5)?,
+        created_at_ms: r.get(6)?,
+        xml: r.get(7)?,
+        json: r.get(8)?,
+    })
+}
+
+fn tax_bill_from(r: &Row<'_>) -> rusqlite::Result<TaxBillRow> {
+    Ok(TaxBillRow {
+        invt_no: r.get(0)?,
+        tax_no: r.get(1)?,
+        declaration_id: r.get(2)?,
+        ebc_code: r.get(3)?,
+        agent_code: r.get(4)?,
+        customs_tax_minor: r.get(5)?,
+        vat_minor: r.get(6)?,
+        consumption_tax_minor: r.get(7)?,
+        status: r.get(8)?,
+        levy_state: r.get(9)?,
+        released_at_ms: r.get(10)?,
+        due_from: r.get(11)?,
+        due_until: r.get(12)?,
+    })
+}
+
+fn enterprise_from(r: &Row<'_>) -> rusqlite::Result<EnterpriseRow> {
+    Ok(EnterpriseRow {
+        code: r.get(0)?,
+        name: r.get(1)?,
+        roles: r.get(2)?,
+        dxp_id: r.get(3)?,
+        filed_at_ms: r.get(4)?,
+        active: r.get(5)?,
+    })
+}
+
+fn credential_from(r: &Row<'_>) -> rusqlite::Result<CredentialRow> {
+    Ok(CredentialRow {
+        key_id: r.get(0)?,
+        subject: r.get(1)?,
+        token_hash: r.get(2)?,
+        created_at_ms: r.get(3)?,
+        revoked_at_ms: r.get(4)?,
+    })
+}
+
+/// Feeds every row of `sql` to the digest, streaming.
+fn digest_table<T>(
+    conn: &Connection,
+    sql: &str,
+    map: fn(&Row<'_>) -> rusqlite::Result<T>,
+    mut feed: impl FnMut(&T),
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([], map)?;
+    for row in rows {
+        feed(&row?);
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn positions(&self) -> Result<Positions> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT (SELECT COALESCE(MAX(seq), 0) FROM journal),
+                        COALESCE((SELECT applied FROM store_position WHERE id = 1), 0),
+                        (SELECT COALESCE(MAX(seq), 0) FROM receipts)",
+            )?;
+            stmt.query_row([], |r| {
+                Ok(Positions {
+                    journal: r.get(0)?,
+                    applied: r.get(1)?,
+                    receipt: r.get(2)?,
+                })
+            })
+        })
+    }
+
+    fn commit(&self, batch: &Batch) -> Result<()> {
+        let sql = &self.sql;
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if !batch.append.is_empty() {
+                let mut stmt = tx.prepare_cached(&sql.insert_journal)?;
+                for j in &batch.append {
+                    stmt.execute(params![
+                        j.seq,
+                        j.received_at_ms,
+                        j.sender,
+                        j.kind,
+                        j.guid,
+                        j.body
+                    ])?;
+                }
+            }
+            if !batch.state.is_empty() {
+                let mut upsert = tx.prepare_cached(&sql.upsert_state)?;
+                let mut delete =
+                    tx.prepare_cached("DELETE FROM state WHERE namespace = ?1 AND key = ?2")?;
+                for s in &batch.state {
+                    match &s.value {
+                        Some(v) => upsert.execute(params![s.namespace, s.key, v])?,
+                        None => delete.execute(params![s.namespace, s.key])?,
+                    };
+                }
+            }
+            if !batch.declarations.is_empty() {
+                let mut stmt = tx.prepare_cached(&sql.upsert_declaration)?;
+                for d in &batch.declarations {
+                    stmt.execute(params![
+                        d.id,
+                        d.ebp_code,
+                        d.ebc_code,
+                        d.order_no,
+                        d.agent_code,
+                        d.logistics_code,
+                        d.logistics_no,
+                        d.pay_code,
+                        d.cop_no,
+                        d.pre_no,
+                        d.invt_no,
+                        d.documents,
+                        d.status,
+                        d.status_info,
+                        d.buyer_key,
+                        d.value_minor,
+                        d.tax_minor,
+                        d.created_at_ms,
+                        d.updated_at_ms,
+                        d.released_at_ms
+                    ])?;
+                }
+            }
+            if !batch.quotas.is_empty() {
+                let mut stmt = tx.prepare_cached(&sql.upsert_quota)?;
+                for q in &batch.quotas {
+                    stmt.execute(params![q.buyer_key, q.year, q.used_minor])?;
+                }
+            }
+            if !batch.receipts.is_empty() {
+                let mut stmt = tx.prepare_cached(&sql.insert_receipt)?;
+                for r in &batch.receipts {
+                    stmt.execute(params![
+                        r.seq,
+                        r.recipient,
+                        r.message_type,
+                        r.declaration_id,
+                        r.business_key,
+                        r.return_status,
+                        r.created_at_ms,
+                        r.xml,
+                        r.json
+                    ])?;
+                }
+            }
+            if !batch.tax_bills.is_empty() {
+                let mut stmt = tx.prepare_cached(&sql.upsert_tax_bill)?;
+                for t in &batch.tax_bills {
+                    stmt.execute(params![
+                        t.invt_no,
+                        t.tax_no,
+                        t.declaration_id,
+                        t.ebc_code,
+                        t.agent_code,
+                        t.customs_tax_minor,
+                        t.vat_minor,
+                        t.consumption_tax_minor,
+                        t.status,
+                        t.levy_state,
+                        t.released_at_ms,
+                        t.due_from,
+                        t.due_until
+                    ])?;
+                }
+            }
+            if !batch.enterprises.is_empty() {
+                let mut stmt = tx.prepare_cached(&sql.upsert_enterprise)?;
+                for e in &batch.enterprises {
+                    stmt.execute(params![
+                        e.code,
+                        e.name,
+                        e.roles,
+                        e.dxp_id,
+                        e.filed_at_ms,
+                        e.active
+                    ])?;
+                }
+            }
+            tx.prepare_cached("UPDATE store_position SET applied = ?1 WHERE id = 1")?
+                .execute([batch.applied])?;
+            tx.commit()
+        })
+    }
+
+    fn journal_after(&self, after: i64, limit_n: usize) -> Result<Vec<JournalRecord>> {
+        self.query_rows(
+            &self.sql.journal_after,
+            params![after, limit(limit_n)],
+            journal_from,
+        )
+    }
+
+    fn load_state(&self) -> Result<Vec<StateRow>> {
+        self.query_rows(&self.sql.load_state, [], state_from)
+    }
+
+    fn reset_projections(&self) -> Result<()> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for table in schema::PROJECTION_TABLES {
+                tx.execute(&format!("DELETE FROM {table}"), [])?;
+            }
+            tx.execute("UPDATE store_position SET applied = 0 WHERE id = 1", [])?;
+            tx.commit()
+        })
+    }
+
+    fn declaration(&self, id: &str) -> Result<Option<DeclarationRow>> {
+        self.query_opt(&self.sql.declaration, [id], declaration_from)
+    }
+
+    fn declarations(
+        &self,
+        party: Option<&str>,
+        after: Option<&str>,
+        limit_n: usize,
+    ) -> Result<Vec<DeclarationRow>> {
+        let n = limit(limit_n);
+        let sql = &self.sql;
+        match (party, after) {
+            (None, None) => {
+                self.query_rows(&sql.declarations_all_from, params!["", n], declaration_from)
+            }
+            (None, Some(a)) => {
+                self.query_rows(&sql.declarations_all_after, params![a, n], declaration_from)
+            }
+            (Some(p), None) => self.query_rows(
+                &sql.declarations_party_from,
+                params![p, "", n],
+                declaration_from,
+            ),
+            (Some(p), Some(a)) => self.query_rows(
+                &sql.declarations_party_after,
+                params![p, a, n],
+                declaration_from,
+            ),
+        }
+    }
+
+    fn receipts_after(
+        &self,
+        recipient: Option<&str>,
+        after: i64,
+        limit_n: usize,
+    ) -> Result<Vec<ReceiptRow>> {
+        let n = limit(limit_n);
+        match recipient {
+            None => self.query_rows(&self.sql.receipts_after, params![after, n], receipt_from),
+            Some(r) => self.query_rows(
+                &self.sql.receipts_of_recipient_after,
+                params![r, after, n],
+                receipt_from,
+            ),
+        }
+    }
+
+    fn receipts_of(&self, declaration_id: &str) -> Result<Vec<ReceiptRow>> {
+        self.query_rows(&self.sql.receipts_of, [declaration_id], receipt_from)
+    }
+
+    fn quota(&self, buyer_key: &str, year: i32) -> Result<Option<QuotaRow>> {
+        self.query_opt(&self.sql.quota, params![buyer_key, year], quota_from)
+    }
+
+    fn tax_bill(&self, invt_no: &str) -> Result<Option<TaxBillRow>> {
+        self.query_opt(&self.sql.tax_bill, [invt_no], tax_bill_from)
+    }
+
+    fn tax_bills(&self, party: Option<&str>, limit_n: usize) -> Result<Vec<TaxBillRow>> {
+        let n = limit(limit_n);
+        match party {
+            None => self.query_rows(&self.sql.tax_bills_all, [n], tax_bill_from),
+            Some(p) => self.query_rows(&self.sql.tax_bills_of, params![p, n], tax_bill_from),
+        }
+    }
+
+    fn enterprises(&self) -> Result<Vec<EnterpriseRow>> {
+        self.query_rows(&self.sql.enterprises, [], enterprise_from)
+    }
+
+    fn enterprise(&self, code: &str) -> Result<Option<EnterpriseRow>> {
+        self.query_opt(&self.sql.enterprise, [code], enterprise_from)
+    }
+
+    fn put_credential(&self, c: &CredentialRow) -> Result<()> {
+        let sql = &self.sql.upsert_credential;
+        self.write(|conn| {
+            conn.prepare_cached(sql)?.execute(params![
+                c.key_id,
+                c.subject,
+                c.token_hash,
+                c.created_at_ms,
+                c.revoked_at_ms
+            ])?;
+            Ok(())
+        })
+    }
+
+    fn credential_by_hash(&self, token_hash: &str) -> Result<Option<CredentialRow>> {
+        self.query_opt(&self.sql.credential_by_hash, [token_hash], credential_from)
+    }
+
+    fn credentials_of(&self, subject: &str) -> Result<Vec<CredentialRow>> {
+        self.query_rows(&self.sql.credentials_of, [subject], credential_from)
+    }
+
+    fn revoke_credential(&self, key_id: &str, at_ms: i64) -> Result<bool> {
+        self.write(|conn| {
+            let n = conn
+                .prepare_cached(
+                    "UPDATE credentials SET revoked_at_ms = ?2 \
+                     WHERE key_id = ?1 AND revoked_at_ms IS NULL",
+                )?
+                .execute(params![key_id, at_ms])?;
+            Ok(n > 0)
+        })
+    }
+
+    fn projection_digest(&self) -> Result<String> {
+        let sql = &self.sql;
+        self.read(|conn| {
+            // One read transaction: every table from the same snapshot.
+            let tx = conn.transaction()?;
+            let mut c = Canonical::new();
+            let applied: i64 = tx.query_row(
+                "SELECT COALESCE((SELECT applied FROM store_position WHERE id = 1), 0)",
+                [],
+                |r| r.get(0),
+            )?;
+            c.applied(applied);
+            c.table("state");
+            digest_table(&tx, &sql.digest_state, state_from, |r| c.state(r))?;
+            c.table("declarations");
+            digest_table(&tx, &sql.digest_declarations, declaration_from, |r| {
+                c.declaration(r)
+            })?;
+            c.table("quotas");
+            digest_table(&tx, &sql.digest_quotas, quota_from, |r| c.quota(r))?;
+            c.table("receipts");
+            digest_table(&tx, &sql.digest_receipts, receipt_from, |r| c.receipt(r))?;
+            c.table("tax_bills");
+            digest_table(&tx, &sql.digest_tax_bills, tax_bill_from, |r| c.tax_bill(r))?;
+            c.table("enterprises");
+            digest_table(&tx, &sql.digest_enterprises, enterprise_from, |r| {
+                c.enterprise(r)
+            })?;
+            tx.commit()?;
+            Ok(c.finish())
+        })
+    }
+}

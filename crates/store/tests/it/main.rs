@@ -1,0 +1,10 @@
+//! The store conformance suite: every behaviour is written once and run against SQLite (a fresh
+//! temporary file) and PostgreSQL (a fresh schema in the shared `test` database).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod backends;
+mod conformance;
+mod fixtures;
+mod sqlite_only;
+mod throughput;

@@ -1,0 +1,145 @@
+//! The demo enterprise registry: who may send what. All enterprises are fictitious and marked
+//! "(测试)" so that no demo data can be mistaken for a real filing.
+
+/// 企业备案 — one filed enterprise of the demo zone and the roles it filed for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DemoEnterprise {
+    /// Customs registration code (10 characters).
+    pub code: &'static str,
+    pub name: &'static str,
+    /// Any of `ebp`, `ebc`, `payment`, `logistics`, `agent`, `guarantor`, `bonded`.
+    pub roles: &'static [&'static str],
+    /// DXP user id issued by the e-port data centre; the sender of the DXP envelope.
+    pub dxp_id: &'static str,
+}
+
+impl DemoEnterprise {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+pub(crate) const PLATFORMS: [usize; 2] = [0, 1];
+pub(crate) const SELLERS: [usize; 4] = [2, 3, 4, 5];
+pub(crate) const PAYMENTS: [usize; 2] = [6, 7];
+pub(crate) const LOGISTICS: [usize; 2] = [8, 9];
+pub(crate) const AGENTS: [usize; 2] = [10, 11];
+/// The seller that also runs its own platform (its index in `REGISTRY`).
+pub(crate) const SELF_PLATFORM_SELLER: usize = 5;
+
+/// An ebc code that is deliberately absent from the registry (the `UnfiledEnterprise` case).
+pub const UNFILED_EBC_CODE: &str = "3301960ZZZ";
+pub(crate) const UNFILED_EBC_NAME: &str = "未备案样例商贸有限公司(测试)";
+
+static REGISTRY: [DemoEnterprise; 12] = [
+    DemoEnterprise {
+        code: "3301960AAA",
+        name: "杭州测试跨境电商平台有限公司(测试)",
+        roles: &["ebp"],
+        dxp_id: "DXPENT0000000001",
+    },
+    DemoEnterprise {
+        code: "3301960AAB",
+        name: "样例全球购网络科技有限公司(测试)",
+        roles: &["ebp"],
+        dxp_id: "DXPENT0000000002",
+    },
+    DemoEnterprise {
+        code: "3301960BAA",
+        name: "测试美妆海外旗舰店有限公司(测试)",
+        roles: &["ebc", "guarantor"],
+        dxp_id: "DXPENT0000000003",
+    },
+    DemoEnterprise {
+        code: "3301960BAB",
+        name: "样例母婴进口贸易有限公司(测试)",
+        roles: &["ebc", "guarantor"],
+        dxp_id: "DXPENT0000000004",
+    },
+    DemoEnterprise {
+        code: "3301960BAC",
+        name: "测试环球优选商贸有限公司(测试)",
+        roles: &["ebc", "guarantor"],
+        dxp_id: "DXPENT0000000005",
+    },
+    DemoEnterprise {
+        code: "3301960BAD",
+        name: "样例海淘自营电子商务有限公司(测试)",
+        roles: &["ebc", "ebp", "guarantor"],
+        dxp_id: "DXPENT0000000006",
+    },
+    DemoEnterprise {
+        code: "3301960CAA",
+        name: "测试跨境支付服务有限公司(测试)",
+        roles: &["payment"],
+        dxp_id: "DXPENT0000000007",
+    },
+    DemoEnterprise {
+        code: "3301960CAB",
+        name: "样例网络支付有限公司(测试)",
+        roles: &["payment"],
+        dxp_id: "DXPENT0000000008",
+    },
+    DemoEnterprise {
+        code: "3301960DAA",
+        name: "测试国际快递有限公司(测试)",
+        roles: &["logistics"],
+        dxp_id: "DXPENT0000000009",
+    },
+    DemoEnterprise {
+        code: "3301960DAB",
+        name: "样例供应链物流有限公司(测试)",
+        roles: &["logistics"],
+        dxp_id: "DXPENT0000000010",
+    },
+    DemoEnterprise {
+        code: "3301960EAA",
+        name: "测试报关代理有限公司(测试)",
+        roles: &["agent"],
+        dxp_id: "DXPENT0000000011",
+    },
+    DemoEnterprise {
+        code: "3301960EAB",
+        name: "样例保税仓储报关有限公司(测试)",
+        roles: &["agent", "bonded"],
+        dxp_id: "DXPENT0000000012",
+    },
+];
+
+/// The enterprises the demo traffic is sent by and names; load them before streaming traffic.
+pub fn demo_registry() -> &'static [DemoEnterprise] {
+    &REGISTRY
+}
+
+pub(crate) fn ent(i: usize) -> &'static DemoEnterprise {
+    // Indices are the constants above, all < REGISTRY.len(); `get` keeps this panic-free anyway.
+    REGISTRY.get(i).unwrap_or(&REGISTRY[0])
+}
+
+/// The registry as the documented CSV: header `code,name,roles,dxp_id`, roles joined by `|`,
+/// fields quoted (RFC 4180) when they contain a comma, a quote or a line break.
+pub fn registry_csv() -> String {
+    let mut out = String::from("code,name,roles,dxp_id\n");
+    for e in &REGISTRY {
+        csv_field(&mut out, e.code);
+        out.push(',');
+        csv_field(&mut out, e.name);
+        out.push(',');
+        csv_field(&mut out, &e.roles.join("|"));
+        out.push(',');
+        csv_field(&mut out, e.dxp_id);
+        out.push('\n');
+    }
+    out
+}
+
+/// Appends one CSV field, quoting it only when needed.
+pub fn csv_field(out: &mut String, value: &str) {
+    if value.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(value);
+    }
+}
