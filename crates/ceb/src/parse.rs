@@ -8,11 +8,22 @@ use crate::xml::{Document, Element, Limits, XmlError, parse_document};
 
 /// A message that was read: the typed message, the DXP envelope's routing data when it
 /// came wrapped, and the business message bytes as received (unwrapped from DXP).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Parsed {
     pub message: Message,
     pub dxp: Option<DxpInfo>,
     pub business_xml: Vec<u8>,
+}
+
+/// The raw bytes hold personal data in clear, so Debug shows only their size.
+impl std::fmt::Debug for Parsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parsed")
+            .field("message", &self.message)
+            .field("dxp", &self.dxp)
+            .field("business_xml", &format_args!("<{} bytes>", self.business_xml.len()))
+            .finish()
+    }
 }
 
 /// `DxpMsg/TransInfo` and the parts of `AddInfo` a receiver routes on.
@@ -39,6 +50,8 @@ pub struct Rejection {
     pub code: &'static str,
     pub message_type: Option<String>,
     pub guid: Option<String>,
+    /// The DXP `CopMsgId` when the message came wrapped (CEB900 `oriCopMsgId`).
+    pub cop_msg_id: Option<String>,
     pub issues: Vec<Issue>,
 }
 
@@ -76,6 +89,7 @@ impl Rejection {
             code: "0001",
             message_type: None,
             guid: None,
+            cop_msg_id: None,
             issues: vec![Issue::new("/", "xml", e.to_string())],
         }
     }
@@ -122,7 +136,11 @@ impl Rejection {
                 return_status: status.to_owned(),
                 return_info: info,
                 return_time: return_time.to_owned(),
-                ori_cop_msg_id: String::new(),
+                ori_cop_msg_id: self
+                    .cop_msg_id
+                    .as_deref()
+                    .map(|c| c.chars().take(255).collect())
+                    .unwrap_or_default(),
                 ori_message_type: ori_type,
                 ori_biz_message: text,
             },
@@ -141,13 +159,20 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed, Rejection> {
                 code: "0002",
                 message_type: Some("DxpMsg".into()),
                 guid: None,
+                cop_msg_id: None,
                 issues,
             });
         }
         let (info, data) = read_dxp(&doc.root);
-        let inner = decode_data(&data)?;
-        let inner_doc = parse_document(&inner, limits).map_err(Rejection::format)?;
-        let message = business(&inner_doc)?;
+        let with_id = |mut r: Rejection| {
+            r.cop_msg_id = Some(info.cop_msg_id.clone());
+            r
+        };
+        let inner = decode_data(&data).map_err(with_id)?;
+        let inner_doc = parse_document(&inner, limits)
+            .map_err(Rejection::format)
+            .map_err(with_id)?;
+        let message = business(&inner_doc).map_err(with_id)?;
         return Ok(Parsed {
             message,
             dxp: Some(info),
@@ -175,6 +200,7 @@ fn decode_data(data: &str) -> Result<Vec<u8>, Rejection> {
             code: "0001",
             message_type: Some("DxpMsg".into()),
             guid: None,
+            cop_msg_id: None,
             issues: vec![Issue::new(
                 "/DxpMsg/Data",
                 "base64",
@@ -226,6 +252,7 @@ fn business(doc: &Document) -> Result<Message, Rejection> {
             code: "0001",
             message_type: None,
             guid,
+            cop_msg_id: None,
             issues: vec![Issue::new(
                 format!("/{}", root.name),
                 "namespace",
@@ -242,6 +269,7 @@ fn business(doc: &Document) -> Result<Message, Rejection> {
             code: "0002",
             message_type: None,
             guid,
+            cop_msg_id: None,
             issues: vec![Issue::new(
                 format!("/{}", root.name),
                 "unknown-message",
@@ -256,6 +284,7 @@ fn business(doc: &Document) -> Result<Message, Rejection> {
                 code: "0002",
                 message_type,
                 guid,
+                cop_msg_id: None,
                 issues,
             });
         }
@@ -268,17 +297,27 @@ fn business(doc: &Document) -> Result<Message, Rejection> {
             code: "0002",
             message_type,
             guid,
+            cop_msg_id: None,
             issues: cx.issues,
         }),
     }
 }
 
 /// The DXP terminal-node envelope (`DxpMsg`) a sender wraps a business message in.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct DxpMsg {
     pub trans_info: DxpInfo,
     /// The business message bytes (written base64-encoded in `Data`).
     pub data: Vec<u8>,
+}
+
+impl std::fmt::Debug for DxpMsg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DxpMsg")
+            .field("trans_info", &self.trans_info)
+            .field("data", &format_args!("<{} bytes>", self.data.len()))
+            .finish()
+    }
 }
 
 impl DxpMsg {

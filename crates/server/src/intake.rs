@@ -149,6 +149,7 @@ pub fn prepare(
             message_type: Some(kind.clone()),
             guid: Some(message.guid().to_string()),
             issues,
+            cop_msg_id: None,
         };
         refuse(rejection, &body, now_ms)
     })?;

@@ -281,11 +281,14 @@ pub fn rebuild(
     decider: &dyn Decider,
 ) -> Result<i64, PipelineError> {
     store.reset_projections()?;
-    let mut engine = Engine::new(
+    // Start exactly as a fresh live store does (restore from nothing), so that the rows the
+    // replay writes are the rows the live path wrote.
+    let mut engine = Engine::restore(
         config.settings.clone(),
-        domain::tariff::Tariff::builtin(),
         config.buyer_secret.clone(),
-    );
+        std::iter::empty(),
+    )
+    .map_err(|e| PipelineError::Restore(e.to_string()))?;
     let mut receipt_seq = 0;
     let mut after = 0;
     let mut replayed = 0;

@@ -11,6 +11,12 @@
 //! leaves projections ahead of or behind the journal.
 //!
 //! Money is stored as `i64` minor units (fen) so that sums are exact in both engines.
+//!
+//! Both backends give the same answers to the same calls: text keys compare as bytes (SQLite's
+//! default, `COLLATE "C"` on PostgreSQL), so paging cursors and [`Store::projection_digest`]
+//! agree. The digest covers the applied position and every projection and state row; the
+//! journal and the credentials are left out. `credential_by_hash` also returns revoked
+//! credentials (with `revoked_at_ms` set): refusing them is the caller's decision.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -18,6 +24,7 @@ mod contract;
 pub use contract::*;
 mod digest;
 mod migrations;
+mod pool;
 mod postgres;
 mod schema;
 mod sqlite;

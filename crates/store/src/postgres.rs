@@ -19,14 +19,15 @@ use postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement, Transactio
 
 use crate::digest::Canonical;
 use crate::migrations::{self, Migration};
+use crate::pool::Pool;
 use crate::schema::{self, Column};
 use crate::{
     Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
     ReceiptRow, Result, StateRow, Store, StoreError, TaxBillRow,
 };
 
-/// Idle reader clients kept open; more are opened under load and closed afterwards.
-const MAX_IDLE_READERS: usize = 4;
+/// Reader clients open at most (queries beyond that wait for one to be free).
+const MAX_READERS: usize = 8;
 /// Serialises migrations of nodes starting at the same time (`pg_advisory_xact_lock` key).
 const MIGRATION_LOCK: i64 = 0x6f6e_6577_696e_646f; // "onewindo"
 
@@ -130,11 +131,7 @@ impl Sql {
             ),
             tax_bill: format!("{sel_tax} WHERE invt_no = $1"),
             tax_bills_all: format!("{sel_tax} ORDER BY invt_no LIMIT $1"),
-            tax_bills_of: format!(
-                "{sel_tax} WHERE invt_no IN (SELECT invt_no FROM tax_bills WHERE ebc_code = $1 \
-                 UNION SELECT invt_no FROM tax_bills WHERE agent_code = $1) \
-                 ORDER BY invt_no LIMIT $2"
-            ),
+            tax_bills_of: tax_bills_of_party("$1", "$2"),
             enterprises: format!("{sel_ent} ORDER BY code"),
             enterprise: format!("{sel_ent} WHERE code = $1"),
             credential_by_hash: format!("{sel_cred} WHERE token_hash = $1"),
@@ -173,7 +170,7 @@ pub struct PostgresStore {
     config: Config,
     schema: Option<String>,
     writer: Mutex<Option<PgConn>>,
-    readers: Mutex<Vec<PgConn>>,
+    readers: Pool<PgConn>,
     sql: Sql,
 }
 
@@ -243,7 +240,7 @@ impl PostgresStore {
             config,
             schema,
             writer: Mutex::new(None),
-            readers: Mutex::new(Vec::new()),
+            readers: Pool::new(MAX_READERS, |c| !c.client.is_closed()),
             sql: Sql::new(),
         };
         let mut writer = store.connect(true)?;
@@ -296,31 +293,9 @@ impl PostgresStore {
         Ok(out?)
     }
 
-    /// Runs `f` on an idle reader client (connecting one if none is idle).
+    /// Runs `f` on a pooled reader client.
     fn read<T>(&self, f: impl FnOnce(&mut PgConn) -> PgResult<T>) -> Result<T> {
-        let idle = {
-            let mut pool = lock(&self.readers);
-            let mut found = None;
-            while let Some(c) = pool.pop() {
-                if !c.client.is_closed() {
-                    found = Some(c);
-                    break;
-                }
-            }
-            found
-        };
-        let mut conn = match idle {
-            Some(c) => c,
-            None => self.connect(false)?,
-        };
-        let out = f(&mut conn);
-        if !conn.client.is_closed() {
-            let mut pool = lock(&self.readers);
-            if pool.len() < MAX_IDLE_READERS {
-                pool.push(conn);
-            }
-        }
-        Ok(out?)
+        Ok(self.readers.with(|| self.connect(false), f)??)
     }
 
     fn query_rows<T>(

@@ -202,3 +202,22 @@ pub(crate) fn declarations_of_party(op: &str, p1: &str, p2: &str, p3: &str) -> S
         select("declarations", DECLARATIONS)
     )
 }
+
+/// Tax bills of one party (as ebc or agent), first `limit` by invt_no: one index range per role,
+/// merged, so a party with many bills costs `limit` rows, not all of them.
+pub(crate) fn tax_bills_of_party(p1: &str, p2: &str) -> String {
+    let branches = ["ebc_code", "agent_code"]
+        .iter()
+        .map(|col| {
+            format!(
+                "SELECT invt_no FROM (SELECT invt_no FROM tax_bills WHERE {col} = {p1} \
+                 ORDER BY invt_no LIMIT {p2}) AS b_{col}"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ");
+    format!(
+        "{} WHERE invt_no IN ({branches}) ORDER BY invt_no LIMIT {p2}",
+        select("tax_bills", TAX_BILLS)
+    )
+}

@@ -13,14 +13,15 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 
 use crate::digest::Canonical;
 use crate::migrations::{self, Migration};
+use crate::pool::Pool;
 use crate::schema;
 use crate::{
     Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
     ReceiptRow, Result, StateRow, Store, StoreError, TaxBillRow,
 };
 
-/// Idle reader connections kept open; more are opened under load and closed afterwards.
-const MAX_IDLE_READERS: usize = 4;
+/// Reader connections open at most (queries beyond that wait for one to be free).
+const MAX_READERS: usize = 8;
 /// How long a statement waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const STATEMENT_CACHE: usize = 64;
@@ -99,11 +100,7 @@ impl Sql {
             ),
             tax_bill: format!("{sel_tax} WHERE invt_no = ?1"),
             tax_bills_all: format!("{sel_tax} ORDER BY invt_no LIMIT ?1"),
-            tax_bills_of: format!(
-                "{sel_tax} WHERE invt_no IN (SELECT invt_no FROM tax_bills WHERE ebc_code = ?1 \
-                 UNION SELECT invt_no FROM tax_bills WHERE agent_code = ?1) \
-                 ORDER BY invt_no LIMIT ?2"
-            ),
+            tax_bills_of: tax_bills_of_party("?1", "?2"),
             enterprises: format!("{sel_ent} ORDER BY code"),
             enterprise: format!("{sel_ent} WHERE code = ?1"),
             credential_by_hash: format!("{sel_cred} WHERE token_hash = ?1"),
@@ -122,7 +119,7 @@ impl Sql {
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Pool<Connection>,
     sql: Sql,
 }
 
@@ -155,12 +152,11 @@ impl SqliteStore {
         let store = SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
+            readers: Pool::new(MAX_READERS, Connection::is_autocommit),
             sql: Sql::new(),
         };
         // Fail at open, not at the first query, if readers cannot be opened.
-        let reader = store.open_reader()?;
-        lock(&store.readers).push(reader);
+        store.readers.with(|| store.open_reader(), |_| ())?;
         Ok(store)
     }
 
@@ -182,23 +178,9 @@ impl SqliteStore {
         Ok(conn)
     }
 
-    /// Runs `f` on an idle reader connection (opening one if none is idle).
+    /// Runs `f` on a pooled reader connection.
     fn read<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
-        let idle = lock(&self.readers).pop();
-        let mut conn = match idle {
-            Some(conn) => conn,
-            None => self.open_reader()?,
-        };
-        let out = f(&mut conn);
-        if !conn.is_autocommit() {
-            // A failed read left a transaction open; do not hand the connection on.
-            return Ok(out?);
-        }
-        let mut idle = lock(&self.readers);
-        if idle.len() < MAX_IDLE_READERS {
-            idle.push(conn);
-        }
-        Ok(out?)
+        Ok(self.readers.with(|| self.open_reader(), f)??)
     }
 
     fn write<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {

@@ -731,13 +731,13 @@ root! {
 }
 
 macro_rules! message_enum {
-    ($( $var:ident($t:ident) ),* $(,)?) => {
+    ($( $var:ident($t:ident) = $xml:literal ),* $(,)?) => {
         /// Any import CEB message, declaration or receipt. Variants are unboxed: a message
         /// is built once per input and moved a few times, so the size spread costs little.
         #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
         pub enum Message {
-            $( $var($t), )*
+            $( #[serde(rename = $xml)] $var($t), )*
         }
 
         impl Message {
@@ -796,23 +796,23 @@ macro_rules! message_enum {
 }
 
 message_enum! {
-    Ceb311(Ceb311Message),
-    Ceb312(Ceb312Message),
-    Ceb411(Ceb411Message),
-    Ceb412(Ceb412Message),
-    Ceb511(Ceb511Message),
-    Ceb512(Ceb512Message),
-    Ceb513(Ceb513Message),
-    Ceb514(Ceb514Message),
-    Ceb621(Ceb621Message),
-    Ceb622(Ceb622Message),
-    Ceb623(Ceb623Message),
-    Ceb624(Ceb624Message),
-    Ceb625(Ceb625Message),
-    Ceb626(Ceb626Message),
-    Ceb711(Ceb711Message),
-    Ceb712(Ceb712Message),
-    Ceb816(Ceb816Message),
-    Ceb818(Ceb818Message),
-    Ceb900(Ceb900Message),
+    Ceb311(Ceb311Message) = "CEB311Message",
+    Ceb312(Ceb312Message) = "CEB312Message",
+    Ceb411(Ceb411Message) = "CEB411Message",
+    Ceb412(Ceb412Message) = "CEB412Message",
+    Ceb511(Ceb511Message) = "CEB511Message",
+    Ceb512(Ceb512Message) = "CEB512Message",
+    Ceb513(Ceb513Message) = "CEB513Message",
+    Ceb514(Ceb514Message) = "CEB514Message",
+    Ceb621(Ceb621Message) = "CEB621Message",
+    Ceb622(Ceb622Message) = "CEB622Message",
+    Ceb623(Ceb623Message) = "CEB623Message",
+    Ceb624(Ceb624Message) = "CEB624Message",
+    Ceb625(Ceb625Message) = "CEB625Message",
+    Ceb626(Ceb626Message) = "CEB626Message",
+    Ceb711(Ceb711Message) = "CEB711Message",
+    Ceb712(Ceb712Message) = "CEB712Message",
+    Ceb816(Ceb816Message) = "CEB816Message",
+    Ceb818(Ceb818Message) = "CEB818Message",
+    Ceb900(Ceb900Message) = "CEB900Message",
 }

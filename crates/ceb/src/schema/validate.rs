@@ -298,6 +298,7 @@ fn generic(
                 None => {}
             },
         }
+        path.truncate(base);
     }
 }
 
@@ -542,7 +543,7 @@ pub(super) fn check_value(st: &SimpleType, raw: &str, path: &str, issues: &mut V
                 .is_some_and(|(d, t)| valid_date(d) && valid_time(strip_tz(t)));
             if !ok {
                 issues.push(Issue::new(
-                    path.clone(),
+                    path,
                     "date-time",
                     "not an xs:dateTime (yyyy-MM-ddTHH:mm:ss)",
                 ));
@@ -571,7 +572,7 @@ pub(super) fn check_value(st: &SimpleType, raw: &str, path: &str, issues: &mut V
             && frac_sig > fd
         {
             issues.push(Issue::new(
-                path.clone(),
+                path,
                 "fraction-digits",
                 format!("{frac_sig} fraction digits, at most {fd} allowed"),
             ));
@@ -580,7 +581,7 @@ pub(super) fn check_value(st: &SimpleType, raw: &str, path: &str, issues: &mut V
             let total = (int_sig + frac_sig).max(1);
             if total > td {
                 issues.push(Issue::new(
-                    path.clone(),
+                    path,
                     "total-digits",
                     format!("{total} digits, at most {td} allowed"),
                 ));
@@ -592,7 +593,7 @@ pub(super) fn check_value(st: &SimpleType, raw: &str, path: &str, issues: &mut V
             && n != l
         {
             issues.push(Issue::new(
-                path.clone(),
+                path,
                 "length",
                 format!("length {n}, exactly {l} characters required"),
             ));
@@ -601,7 +602,7 @@ pub(super) fn check_value(st: &SimpleType, raw: &str, path: &str, issues: &mut V
             && n > max
         {
             issues.push(Issue::new(
-                path.clone(),
+                path,
                 "max-length",
                 format!("length {n} exceeds the maximum of {max} characters"),
             ));
@@ -610,7 +611,7 @@ pub(super) fn check_value(st: &SimpleType, raw: &str, path: &str, issues: &mut V
             && n < min
         {
             issues.push(Issue::new(
-                path.clone(),
+                path,
                 "min-length",
                 format!("length {n} is below the minimum of {min} characters"),
             ));
@@ -618,7 +619,7 @@ pub(super) fn check_value(st: &SimpleType, raw: &str, path: &str, issues: &mut V
     }
     if !st.enumeration.is_empty() && !st.enumeration.iter().any(|e| e == v) {
         issues.push(Issue::new(
-            path.clone(),
+            path,
             "enumeration",
             format!(
                 "value not among the allowed values ({})",

@@ -268,3 +268,57 @@ fn rejection_becomes_a_ceb900() {
     assert_eq!(m.message_return.return_status, "-1");
     assert_eq!(m.message_return.ori_message_type, "Unknown");
 }
+
+#[test]
+fn signature_subtree_is_validated_with_exact_paths() {
+    let xml = sample("621").replacen("<ds:DigestValue>", "<ds:DigestValue>not*base64", 1);
+    only(&rejected(&xml), "/CEB621Message/Signature/SignedInfo/Reference[1]/DigestValue", "base64");
+    let xml = sample("621").replacen("<ds:SignatureMethod Algorithm=", "<ds:SignatureMethod Other=", 1);
+    only(&rejected(&xml), "/CEB621Message/Signature/SignedInfo/SignatureMethod/@Algorithm", "attribute-required");
+}
+
+#[test]
+fn dxp_envelope_is_validated_and_its_id_reaches_the_ceb900() {
+    let info = ceb::DxpInfo {
+        cop_msg_id: "COP-42".into(),
+        sender_id: "DXPENT0000000001".into(),
+        receiver_ids: vec!["DXPEDCCEB0000002".into()],
+        creat_time: "2026-11-23T12:00:00".into(),
+        msg_type: "CEB311Message".into(),
+        file_name: Some("order.xml".into()),
+    };
+    let bad_time = ceb::DxpMsg::wrap(sample("311").as_bytes(), ceb::DxpInfo { creat_time: "20261123".into(), ..info.clone() });
+    only(&rejected(&bad_time.to_xml()), "/DxpMsg/TransInfo/CreatTime", "date-time");
+    let inner = sample("311").replacen("<ceb:buyerTelephone>18813025940</ceb:buyerTelephone>", "", 1);
+    let env = ceb::DxpMsg::wrap(inner.as_bytes(), info);
+    let r = rejected(&env.to_xml());
+    assert_eq!(r.cop_msg_id.as_deref(), Some("COP-42"));
+    let m = r.to_ceb900("20261123120000000", inner.as_bytes());
+    assert_eq!(m.message_return.ori_cop_msg_id, "COP-42");
+}
+
+#[test]
+fn envelope_attributes_and_unknown_roots() {
+    let env = ceb::DxpMsg::wrap(
+        sample("312").as_bytes(),
+        ceb::DxpInfo {
+            cop_msg_id: "C".into(),
+            sender_id: "S".into(),
+            receiver_ids: vec!["R".into()],
+            creat_time: "2026-11-23T12:00:00".into(),
+            msg_type: "CEB312Message".into(),
+            file_name: None,
+        },
+    );
+    let xml = env.to_xml().replacen("ver=\"1.0\"", "ver=\"2.0\"", 1);
+    only(&rejected(&xml), "/DxpMsg/@ver", "fixed");
+    let xml = sample("311").replacen(" version=\"1.0\"\n", " version=\"1.0\" foo=\"x\"\n", 1);
+    assert!(xml.contains("foo="));
+    only(&rejected(&xml), "/CEB311Message/@foo", "unexpected-attribute");
+    let export = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference/gacc-ceb-202205/samples/export/CEB304Message.xml"
+    ))
+    .unwrap();
+    only(&rejected(&export), "/CEB304Message", "unknown-message");
+}

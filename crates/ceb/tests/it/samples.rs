@@ -95,6 +95,7 @@ fn json_uses_the_xml_names() {
         .unwrap()
         .message;
     let json = serde_json::to_string(&m).unwrap();
+    assert!(json.starts_with("{\"CEB411Message\":{\"guid\":"), "{json}");
     assert!(json.contains("\"PaymentHead\""));
     assert!(json.contains("\"payTransactionId\""));
     let back: Message = serde_json::from_str(&json).unwrap();
@@ -229,4 +230,29 @@ fn throughput_split() {
         std::hint::black_box(Message::from_tree(&doc, &mut cx));
     }
     println!("typed: {:?}/msg", t.elapsed() / n);
+}
+
+#[test]
+#[ignore]
+fn throughput_raw_reader() {
+    let s = sample("621");
+    let n = 2000;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        let mut r = quick_xml::NsReader::from_str(&s);
+        let mut c = 0;
+        loop {
+            match r.read_resolved_event().unwrap().1 {
+                quick_xml::events::Event::Eof => break,
+                _ => c += 1,
+            }
+        }
+        std::hint::black_box(c);
+    }
+    println!("quick-xml alone: {:?}/msg", t.elapsed() / n);
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(ceb::xml::decode(s.as_bytes()).unwrap());
+    }
+    println!("decode: {:?}/msg", t.elapsed() / n);
 }

@@ -24,8 +24,13 @@ async fn traffic_then_rebuild(store: Option<String>) {
     let store = server.running.store.clone();
     server.running.stop().await;
 
-    let before = store.projection_digest().unwrap();
-    let positions = store.positions().unwrap();
+    // The store is blocking (the PostgreSQL client runs its own runtime): off the async thread.
+    let (before, positions) = tokio::task::spawn_blocking({
+        let store = store.clone();
+        move || (store.projection_digest().unwrap(), store.positions().unwrap())
+    })
+    .await
+    .unwrap();
     assert_eq!(positions.applied, positions.journal);
     let replayed = tokio::task::spawn_blocking({
         let store = store.clone();
@@ -35,12 +40,15 @@ async fn traffic_then_rebuild(store: Option<String>) {
     .unwrap()
     .unwrap();
     assert_eq!(replayed, positions.journal);
-    assert_eq!(
-        store.projection_digest().unwrap(),
-        before,
-        "rebuild from the journal ends in the same state"
-    );
-    assert_eq!(store.positions().unwrap(), positions);
+    let (after, positions_after) = tokio::task::spawn_blocking(move || {
+        let result = (store.projection_digest().unwrap(), store.positions().unwrap());
+        drop(store);
+        result
+    })
+    .await
+    .unwrap();
+    assert_eq!(after, before, "rebuild from the journal ends in the same state");
+    assert_eq!(positions_after, positions);
 }
 
 #[tokio::test]

@@ -534,6 +534,40 @@ fn the_digest_sees_every_table_and_ignores_journal_and_credentials() {
     });
 }
 
+#[test]
+fn readers_on_other_threads_never_see_half_a_batch() {
+    on_every_backend(|s: &dyn Store| {
+        std::thread::scope(|scope| {
+            let readers: Vec<_> = (0..12)
+                .map(|_| {
+                    scope.spawn(|| {
+                        // Keep several readers busy while the writer commits.
+                        let mut last = 0;
+                        for _ in 0..100 {
+                            let p = s.positions().unwrap();
+                            assert!(p.journal >= last, "positions went backwards");
+                            assert_eq!(p.journal, p.applied, "a batch was seen half-written");
+                            last = p.journal;
+                        }
+                    })
+                })
+                .collect();
+            for seq in 1..=50 {
+                s.commit(&Batch {
+                    append: vec![journal(seq)],
+                    applied: seq,
+                    ..Batch::default()
+                })
+                .unwrap();
+                assert_eq!(s.positions().unwrap().journal, seq);
+            }
+            for r in readers {
+                r.join().unwrap();
+            }
+        });
+    });
+}
+
 /// The point of the digest: a store rebuilt on another backend can be compared with the original.
 #[test]
 fn identical_batches_give_identical_digests_on_sqlite_and_postgres() {

@@ -57,31 +57,3 @@ fn a_directory_target_means_onewindow_db_inside_it() {
     assert_eq!(s2.positions().unwrap().journal, 0);
     assert!(dir.path().join("fresh/onewindow.db").is_file());
 }
-
-#[test]
-fn readers_see_a_commit_as_soon_as_it_returns_from_other_threads() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = store::open(dir.path().to_str().unwrap()).unwrap();
-    std::thread::scope(|scope| {
-        let reader = scope.spawn(|| {
-            // Keep several readers busy while the writer commits.
-            let mut last = 0;
-            for _ in 0..200 {
-                let p = s.positions().unwrap();
-                assert!(p.journal >= last, "positions went backwards");
-                assert_eq!(p.journal, p.applied, "a batch was seen half-written");
-                last = p.journal;
-            }
-        });
-        for seq in 1..=50 {
-            s.commit(&Batch {
-                append: vec![journal(seq)],
-                applied: seq,
-                ..Batch::default()
-            })
-            .unwrap();
-            assert_eq!(s.positions().unwrap().journal, seq);
-        }
-        reader.join().unwrap();
-    });
-}
