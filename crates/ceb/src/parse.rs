@@ -21,7 +21,10 @@ impl std::fmt::Debug for Parsed {
         f.debug_struct("Parsed")
             .field("message", &self.message)
             .field("dxp", &self.dxp)
-            .field("business_xml", &format_args!("<{} bytes>", self.business_xml.len()))
+            .field(
+                "business_xml",
+                &format_args!("<{} bytes>", self.business_xml.len()),
+            )
             .finish()
     }
 }

@@ -26,9 +26,9 @@ pub struct BenchArgs {
     /// Threads that parse and validate messages before the single writer.
     #[arg(long, default_value_t = 2)]
     pub submitters: usize,
-    /// Also measure latency at half the measured rate (a paced second run).
-    #[arg(long, default_value_t = true)]
-    pub paced: bool,
+    /// Skip the paced second run (latency at half the measured rate).
+    #[arg(long)]
+    pub no_paced: bool,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
 }
@@ -108,6 +108,8 @@ struct RunResult {
     latencies: Vec<Duration>,
     released: usize,
     elapsed: Duration,
+    /// Rejection receipts by message type and code (generated traffic is meant to be clean).
+    reasons: std::collections::BTreeMap<String, usize>,
 }
 
 type Pending = (usize, bool, Instant, oneshot::Receiver<Result<Accepted, PipelineError>>);
@@ -140,10 +142,21 @@ fn run_once(
     let collector = std::thread::spawn(move || {
         let mut latencies = Vec::new();
         let mut released = 0usize;
+        let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
         for (_set, last, sent, rx) in pending_rx {
-            if let Ok(Ok(accepted)) = rx.blocking_recv()
-                && last
-            {
+            let Ok(Ok(accepted)) = rx.blocking_recv() else {
+                *reasons.entry("not acknowledged".into()).or_default() += 1;
+                continue;
+            };
+            for r in &accepted.receipts {
+                if r.return_status == "100" || r.return_status.starts_with('-') {
+                    let info: serde_json::Value = serde_json::from_str(&r.json).unwrap_or_default();
+                    let info = info["returnInfo"].as_str().unwrap_or("").to_string();
+                    let code = info.split(';').next().unwrap_or("").to_string();
+                    *reasons.entry(format!("{} {code}", r.message_type)).or_default() += 1;
+                }
+            }
+            if last {
                 latencies.push(sent.elapsed());
                 if accepted
                     .receipts
@@ -154,7 +167,7 @@ fn run_once(
                 }
             }
         }
-        (latencies, released)
+        (latencies, released, reasons)
     });
     let per_message = pace.map(|rate| Duration::from_secs_f64(1.0 / (rate * 4.0)));
     std::thread::scope(|scope| {
@@ -197,7 +210,7 @@ fn run_once(
         }
     });
     drop(pending_tx);
-    let (mut latencies, released) = collector
+    let (mut latencies, released, reasons) = collector
         .join()
         .map_err(|_| anyhow::anyhow!("collector thread failed"))?;
     let elapsed = start.elapsed();
@@ -208,6 +221,7 @@ fn run_once(
         latencies,
         released,
         elapsed,
+        reasons,
     })
 }
 
@@ -222,6 +236,9 @@ fn report(label: &str, r: &RunResult) {
         ms(percentile(&r.latencies, 99.0)),
         ms(r.latencies.last().copied().unwrap_or_default()),
     );
+    if !r.reasons.is_empty() {
+        println!("    rejections: {:?}", r.reasons);
+    }
 }
 
 fn scratch_target(store: &str, round: usize) -> anyhow::Result<(String, Option<std::path::PathBuf>)> {
@@ -276,7 +293,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
         if let Some(dir) = dir {
             let _ = std::fs::remove_dir_all(dir);
         }
-        if args.paced {
+        if !args.no_paced {
             let (target, dir) = scratch_target(store, round * 2 + 1)?;
             let half = full.declarations_per_s / 2.0;
             let paced = run_once(&target, &messages, args.declarations, args.submitters, Some(half))?;

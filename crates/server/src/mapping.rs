@@ -32,7 +32,7 @@ impl Conv {
     }
 
     fn dec(&mut self, field: &str, value: &str) -> Decimal {
-        parse_amount(value).unwrap_or_else(|| {
+        parse_amount(value.trim()).unwrap_or_else(|| {
             self.fail(field, "decimal", format!("'{value}' is not a decimal amount"));
             Decimal::ZERO
         })

@@ -277,13 +277,20 @@ fn generic(
             return;
         }
     }
-    for (i, (kid, a)) in kids.iter().zip(out.iter()).enumerate() {
-        let same = kids.iter().filter(|k| k.name == kid.name).count();
-        let idx = kids
-            .iter()
-            .take(i + 1)
-            .filter(|k| k.name == kid.name)
-            .count();
+    // Occurrence counts per name, in linear time (a hostile message may repeat a child
+    // many times where the schema says unbounded).
+    let mut totals: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for k in kids {
+        *totals.entry(k.name.as_str()).or_default() += 1;
+    }
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (kid, a) in kids.iter().zip(out.iter()) {
+        let same = totals.get(kid.name.as_str()).copied().unwrap_or(0);
+        let idx = {
+            let n = seen.entry(kid.name.as_str()).or_default();
+            *n += 1;
+            *n
+        };
         push_seg(path, &kid.name, idx, same > 1);
         match *a {
             Assign::Decl(id) => validate_in(schema, id, kid, path, issues),

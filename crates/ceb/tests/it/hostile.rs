@@ -109,3 +109,19 @@ fn malformed_xml_is_a_format_error() {
         assert_eq!(r.code, "0001", "{bad:?}: {r}");
     }
 }
+
+#[test]
+fn many_repeated_children_are_handled_in_linear_time() {
+    // 90,000 Transform elements where the schema says unbounded: must stay fast (no
+    // quadratic path indexing) and be accepted or refused without panicking.
+    let s = sample("621");
+    let one = "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"></ds:Transform>";
+    let xml = s.replacen(one, &one.repeat(90_000), 1);
+    assert!(xml.len() < 4 * 1024 * 1024 * 3);
+    let big = Limits {
+        max_bytes: 16 * 1024 * 1024,
+        ..Limits::default()
+    };
+    let r = parse(xml.as_bytes(), &big);
+    assert!(r.is_ok(), "{:?}", r.err());
+}

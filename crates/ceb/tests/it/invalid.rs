@@ -272,9 +272,21 @@ fn rejection_becomes_a_ceb900() {
 #[test]
 fn signature_subtree_is_validated_with_exact_paths() {
     let xml = sample("621").replacen("<ds:DigestValue>", "<ds:DigestValue>not*base64", 1);
-    only(&rejected(&xml), "/CEB621Message/Signature/SignedInfo/Reference[1]/DigestValue", "base64");
-    let xml = sample("621").replacen("<ds:SignatureMethod Algorithm=", "<ds:SignatureMethod Other=", 1);
-    only(&rejected(&xml), "/CEB621Message/Signature/SignedInfo/SignatureMethod/@Algorithm", "attribute-required");
+    only(
+        &rejected(&xml),
+        "/CEB621Message/Signature/SignedInfo/Reference[1]/DigestValue",
+        "base64",
+    );
+    let xml = sample("621").replacen(
+        "<ds:SignatureMethod Algorithm=",
+        "<ds:SignatureMethod Other=",
+        1,
+    );
+    only(
+        &rejected(&xml),
+        "/CEB621Message/Signature/SignedInfo/SignatureMethod/@Algorithm",
+        "attribute-required",
+    );
 }
 
 #[test]
@@ -287,9 +299,23 @@ fn dxp_envelope_is_validated_and_its_id_reaches_the_ceb900() {
         msg_type: "CEB311Message".into(),
         file_name: Some("order.xml".into()),
     };
-    let bad_time = ceb::DxpMsg::wrap(sample("311").as_bytes(), ceb::DxpInfo { creat_time: "20261123".into(), ..info.clone() });
-    only(&rejected(&bad_time.to_xml()), "/DxpMsg/TransInfo/CreatTime", "date-time");
-    let inner = sample("311").replacen("<ceb:buyerTelephone>18813025940</ceb:buyerTelephone>", "", 1);
+    let bad_time = ceb::DxpMsg::wrap(
+        sample("311").as_bytes(),
+        ceb::DxpInfo {
+            creat_time: "20261123".into(),
+            ..info.clone()
+        },
+    );
+    only(
+        &rejected(&bad_time.to_xml()),
+        "/DxpMsg/TransInfo/CreatTime",
+        "date-time",
+    );
+    let inner = sample("311").replacen(
+        "<ceb:buyerTelephone>18813025940</ceb:buyerTelephone>",
+        "",
+        1,
+    );
     let env = ceb::DxpMsg::wrap(inner.as_bytes(), info);
     let r = rejected(&env.to_xml());
     assert_eq!(r.cop_msg_id.as_deref(), Some("COP-42"));
@@ -314,7 +340,11 @@ fn envelope_attributes_and_unknown_roots() {
     only(&rejected(&xml), "/DxpMsg/@ver", "fixed");
     let xml = sample("311").replacen(" version=\"1.0\"\n", " version=\"1.0\" foo=\"x\"\n", 1);
     assert!(xml.contains("foo="));
-    only(&rejected(&xml), "/CEB311Message/@foo", "unexpected-attribute");
+    only(
+        &rejected(&xml),
+        "/CEB311Message/@foo",
+        "unexpected-attribute",
+    );
     let export = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/reference/gacc-ceb-202205/samples/export/CEB304Message.xml"

@@ -204,7 +204,11 @@ fn throughput() {
             std::hint::black_box(parse(s.as_bytes(), &Limits::default()).unwrap());
         }
         let el = t.elapsed();
-        println!("CEB{code} ({} bytes): {:.0} msgs/s", s.len(), n as f64 / el.as_secs_f64());
+        println!(
+            "CEB{code} ({} bytes): {:.0} msgs/s",
+            s.len(),
+            n as f64 / el.as_secs_f64()
+        );
     }
 }
 
@@ -221,7 +225,10 @@ fn throughput_split() {
     let doc = ceb::xml::parse_document(s.as_bytes(), &Limits::default()).unwrap();
     let t = std::time::Instant::now();
     for _ in 0..n {
-        std::hint::black_box(ceb::schema::validate_root(ceb::schema::import_schema(), &doc.root));
+        std::hint::black_box(ceb::schema::validate_root(
+            ceb::schema::import_schema(),
+            &doc.root,
+        ));
     }
     println!("validate: {:?}/msg", t.elapsed() / n);
     let t = std::time::Instant::now();
@@ -255,4 +262,32 @@ fn throughput_raw_reader() {
         std::hint::black_box(ceb::xml::decode(s.as_bytes()).unwrap());
     }
     println!("decode: {:?}/msg", t.elapsed() / n);
+}
+
+#[test]
+fn written_messages_are_valid_against_the_schema() {
+    // Every message we write, receipts included, passes the strict schema check.
+    for code in CODES {
+        let m = parse(sample(code).as_bytes(), &Limits::default())
+            .unwrap()
+            .message;
+        let xml = m.to_xml();
+        let doc = ceb::xml::parse_document(xml.as_bytes(), &Limits::default()).unwrap();
+        let issues = ceb::schema::validate_root(ceb::schema::import_schema(), &doc.root);
+        assert!(issues.is_empty(), "CEB{code}: {issues:#?}");
+    }
+}
+
+#[test]
+fn inventory_lines_keep_their_fields() {
+    let m = parse(sample("621").as_bytes(), &Limits::default())
+        .unwrap()
+        .message;
+    let Message::Ceb621(m) = m else { panic!() };
+    let inv = &m.inventory[0];
+    assert_eq!(inv.inventory_head.ie_flag, "I");
+    let line = &inv.inventory_list[0];
+    assert_eq!(line.gnum, "1");
+    assert!(!line.gcode.is_empty());
+    assert!(m.signature.0.contains("SignatureValue"));
 }

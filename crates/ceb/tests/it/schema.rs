@@ -25,19 +25,33 @@ fn export_issues(code: &str) -> Vec<ceb::Issue> {
 
 #[test]
 fn export_samples_pass_or_fail_for_the_documented_reasons() {
-    for code in ["213", "215", "216", "304", "404", "506", "508", "510", "604", "606", "608", "701", "702"] {
+    for code in [
+        "213", "215", "216", "304", "404", "506", "508", "510", "604", "606", "608", "701", "702",
+    ] {
         let issues = export_issues(code);
         assert!(issues.is_empty(), "CEB{code}: {issues:#?}");
     }
     for code in ["303", "403", "505", "507", "509", "603", "605", "607"] {
         let issues = export_issues(code);
         assert!(
-            issues.iter().any(|i| i.path.ends_with("/BaseTransfer[2]") && i.rule == "max-occurs"),
+            issues
+                .iter()
+                .any(|i| i.path.ends_with("/BaseTransfer[2]") && i.rule == "max-occurs"),
             "CEB{code} should fail on the second BaseTransfer: {issues:#?}"
         );
     }
     let issues = export_issues("792");
-    assert!(issues.iter().any(|i| i.path.ends_with("/gseqno") && i.rule == "required"), "{issues:#?}");
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.path.ends_with("/gseqno") && i.rule == "required"),
+        "{issues:#?}"
+    );
     let issues = export_issues("214");
-    assert!(issues.iter().any(|i| i.path == "/CEB214" && i.rule == "unexpected-element"), "{issues:#?}");
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.path == "/CEB214" && i.rule == "unexpected-element"),
+        "{issues:#?}"
+    );
 }
