@@ -189,6 +189,8 @@ fn stream(
         let set = generator.next_set(now_ms());
         tally.sets += 1;
         let mut final_line: Option<String> = None;
+        let mut released: Option<String> = None;
+        let mut tax = rust_decimal::Decimal::ZERO;
         for message in &set.messages {
             let Some(token) = tokens.get(&message.sender) else {
                 continue;
@@ -209,11 +211,17 @@ fn stream(
             if status != 200 {
                 tally.refused += 1;
                 let title = body["title"].as_str().unwrap_or("refused").to_string();
+                let kind = body["type"].as_str().unwrap_or("").rsplit('/').next().unwrap_or("");
                 final_line = Some(format!("refused {} (HTTP {status}): {title}", message.message_type));
-                *tally.reasons.entry(format!("HTTP {status} {}", body["type"].as_str().unwrap_or("").rsplit('/').next().unwrap_or(""))).or_default() += 1;
+                *tally.reasons.entry(format!("HTTP {status} {kind}")).or_default() += 1;
                 continue;
             }
+            // A receipt goes to every party: count each one once.
+            let mut seen = std::collections::HashSet::new();
             for receipt in body["receipts"].as_array().into_iter().flatten() {
+                if !seen.insert(receipt["xml"].as_str().unwrap_or("").to_string()) {
+                    continue;
+                }
                 let kind = receipt["messageType"].as_str().unwrap_or("");
                 let status = receipt["returnStatus"].as_str().unwrap_or("");
                 let info = receipt["receipt"]["returnInfo"].as_str().unwrap_or("").to_string();
@@ -223,13 +231,20 @@ fn stream(
                     *tally.reasons.entry(code).or_default() += 1;
                     final_line = Some(format!("rejected {kind}: {info}"));
                 } else if kind == "CEB622Message" && status == "800" {
-                    tally.released += 1;
-                    final_line = Some(format!(
-                        "released  {}",
-                        receipt["declarationId"].as_str().unwrap_or("")
-                    ));
+                    released = receipt["declarationId"].as_str().map(str::to_string);
+                } else if kind == "CEB816Message" {
+                    let head = &receipt["receipt"]["TaxHeadRd"];
+                    for field in ["customsTax", "valueAddedTax", "consumptionTax"] {
+                        if let Some(v) = head[field].as_str().and_then(|v| v.parse::<rust_decimal::Decimal>().ok()) {
+                            tax += v;
+                        }
+                    }
                 }
             }
+        }
+        if let Some(id) = released {
+            tally.released += 1;
+            final_line = Some(format!("released  {id}  buyer {}  tax {tax:.2} CNY", domain::personal::mask_name(&set.buyer.name)));
         }
         if let Some(line) = final_line {
             println!("#{:<6} {:<20?} {line}", set.index, set.case);
