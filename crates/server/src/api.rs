@@ -27,7 +27,8 @@ pub struct AppState {
     pub ingest: Ingest,
     pub limits: Arc<ceb::Limits>,
     pub buyer_secret: Arc<Vec<u8>>,
-    pub settings: Arc<domain::settings::Settings>,
+    /// The settings in force (updated when an administrator changes them).
+    pub settings: Arc<std::sync::RwLock<domain::settings::Settings>>,
 }
 
 /// Largest request body accepted (a CEB message may carry 100 nodes).
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/credentials/{key_id}", delete(revoke_credential))
         .route("/api/v1/tariff", post(load_tariff))
+        .route("/api/v1/settings", get(get_settings).put(put_settings))
         .fallback(|| async { Problem::not_found("route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
@@ -314,7 +316,11 @@ async fn query_quota(
     let key_text = key.0.clone();
     let row = blocking(move || store.quota(&key_text, year)).await?;
     let used = domain::money::from_fen(row.map_or(0, |r| r.used_minor));
-    let limit = state.settings.annual_limit;
+    let limit = state
+        .settings
+        .read()
+        .map(|s| s.annual_limit)
+        .unwrap_or_else(|poisoned| poisoned.into_inner().annual_limit);
     let remaining = (limit - used).max(rust_decimal::Decimal::ZERO);
     Ok(Json(json!({
         "year": year,
@@ -363,6 +369,7 @@ async fn admin_entry(state: &AppState, kind: &str, body: Bytes) -> Result<Json<V
     let count = match &content {
         Intake::Filing(list) => list.len(),
         Intake::Tariff(t) => t.len(),
+        Intake::Settings(_) => 1,
         _ => 0,
     };
     let job = Job {
@@ -467,4 +474,40 @@ async fn revoke_credential(
     } else {
         Err(Problem::not_found("live credential"))
     }
+}
+
+/// `GET /api/v1/settings`: the rule settings in force (docs/settings.md). Staff only.
+async fn get_settings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, Problem> {
+    if authenticate(&state, &headers).await?.party().is_some() {
+        return Err(Problem::forbidden());
+    }
+    let settings = match state.settings.read() {
+        Ok(s) => s.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    Ok(Json(serde_json::to_value(settings).unwrap_or(Value::Null)))
+}
+
+/// `PUT /api/v1/settings`: replace the rule settings (JSON; missing fields take their documented
+/// defaults). Journalled like a declaration, so a rebuild applies it at the same point.
+async fn put_settings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    admin(&state, &headers).await?;
+    let text = String::from_utf8_lossy(&body).to_string();
+    let parsed = domain::settings::Settings::from_json(&text).map_err(|e| {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-file", "not valid settings JSON")
+            .detail(e.to_string())
+    })?;
+    let answer = admin_entry(&state, intake::SETTINGS, body).await?;
+    match state.settings.write() {
+        Ok(mut s) => *s = parsed,
+        Err(poisoned) => *poisoned.into_inner() = parsed,
+    }
+    Ok(answer)
 }

@@ -121,7 +121,7 @@ pub async fn start_with(
         ingest: pipeline.ingest.clone(),
         limits: Arc::new(config.limits.clone()),
         buyer_secret: Arc::new(config.pipeline.buyer_secret.clone()),
-        settings: Arc::new(config.pipeline.settings.clone()),
+        settings: Arc::new(std::sync::RwLock::new(pipeline.settings.clone())),
     };
     let app = api::router(state)
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -15,6 +15,7 @@ use crate::problem::Problem;
 /// Journal kinds of administrative entries.
 pub const FILING: &str = "FILING";
 pub const TARIFF: &str = "TARIFF";
+pub const SETTINGS: &str = "SETTINGS";
 
 /// The parsed content of one journal entry.
 pub enum Intake {
@@ -24,6 +25,7 @@ pub enum Intake {
     Ceb(Vec<Document>),
     Filing(Vec<Enterprise>),
     Tariff(Box<Tariff>),
+    Settings(Box<domain::settings::Settings>),
     /// A journal body that no longer parses (cannot happen for entries this version wrote).
     Unreadable(String),
 }
@@ -206,7 +208,7 @@ pub fn message_from_json(body: &[u8]) -> Result<ceb::Message, String> {
     Ok(message)
 }
 
-/// Parse an administrative file (registry or tariff CSV).
+/// Parse an administrative file (registry or tariff CSV, settings JSON).
 pub fn admin_content(kind: &str, body: &[u8], now_ms: i64) -> Result<Intake, String> {
     let text = std::str::from_utf8(body).map_err(|_| "the file is not UTF-8".to_string())?;
     match kind {
@@ -216,6 +218,9 @@ pub fn admin_content(kind: &str, body: &[u8], now_ms: i64) -> Result<Intake, Str
         TARIFF => Tariff::parse_csv(text)
             .map(|t| Intake::Tariff(Box::new(t)))
             .map_err(|e| e.to_string()),
+        SETTINGS => domain::settings::Settings::from_json(text)
+            .map(|s| Intake::Settings(Box::new(s)))
+            .map_err(|e| e.to_string()),
         other => Err(format!("unknown administrative entry {other}")),
     }
 }
@@ -224,7 +229,7 @@ pub fn admin_content(kind: &str, body: &[u8], now_ms: i64) -> Result<Intake, Str
 /// default limits apply.
 pub fn from_record(record: &JournalRecord) -> Intake {
     match record.kind.as_str() {
-        FILING | TARIFF => admin_content(&record.kind, &record.body, record.received_at_ms)
+        FILING | TARIFF | SETTINGS => admin_content(&record.kind, &record.body, record.received_at_ms)
             .unwrap_or_else(Intake::Unreadable),
         _ => match ceb::parse(&record.body, &Limits::default()) {
             Ok(parsed) => match crate::mapping::documents(&parsed.message) {
@@ -246,6 +251,7 @@ pub fn commands(content: Intake, sender: &str) -> Vec<Command> {
         }
         Intake::Filing(list) => list.into_iter().map(Command::FileEnterprise).collect(),
         Intake::Tariff(tariff) => vec![Command::LoadTariff(*tariff)],
+        Intake::Settings(settings) => vec![Command::SetSettings(*settings)],
         Intake::Ceb(documents) => documents
             .into_iter()
             .map(|document| Command::Declare {

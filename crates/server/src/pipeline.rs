@@ -104,6 +104,9 @@ impl Ingest {
 /// The running pipeline: the handle plus the writer thread.
 pub struct Pipeline {
     pub ingest: Ingest,
+    /// The settings in force when the engine was restored (a journaled change overrides the
+    /// configured ones).
+    pub settings: Settings,
     writer: Option<JoinHandle<()>>,
 }
 
@@ -122,6 +125,7 @@ impl Pipeline {
                 "projections do not reflect the journal ({positions}); run `onewindow rebuild`"
             )));
         }
+        let settings = engine.settings().clone();
         let (tx, rx) = crossbeam_channel::bounded::<Job>(config.max_batch * 4);
         let mut writer = Writer {
             store,
@@ -136,6 +140,7 @@ impl Pipeline {
             .spawn(move || writer.run(rx))
             .map_err(|e| PipelineError::Restore(e.to_string()))?;
         Ok(Pipeline {
+            settings,
             ingest: Ingest { tx },
             writer: Some(handle),
         })
@@ -143,7 +148,7 @@ impl Pipeline {
 
     /// Stop accepting, let the writer commit what it holds, and wait for it.
     pub fn shutdown(mut self) {
-        let Pipeline { ingest, writer } = &mut self;
+        let Pipeline { ingest, writer, .. } = &mut self;
         let (dead_tx, _) = crossbeam_channel::bounded(1);
         *ingest = Ingest { tx: dead_tx };
         if let Some(handle) = writer.take() {

@@ -283,10 +283,55 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/enterprises/{code}/credentials",
         "/api/v1/credentials/{key_id}",
         "/api/v1/tariff",
+        "/api/v1/settings",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
     let (status, body) = server.call("GET", "/no/such/route", None, "", b"").await;
     assert_eq!(status, 404);
     assert_eq!(body["status"], 404);
+}
+
+#[tokio::test]
+async fn administrators_change_rule_settings_and_they_take_effect() {
+    let server = support::start().await;
+    let set = generator().set_of(Case::Clean, now_ms());
+    let agent = agent_of(&set);
+    let (status, _) = server
+        .call("GET", "/api/v1/settings", Some(&server.token(&agent)), "", b"")
+        .await;
+    assert_eq!(status, 403, "settings are for staff");
+    let (status, current) = server.call("GET", "/api/v1/settings", Some(&server.admin), "", b"").await;
+    assert_eq!(status, 200);
+    assert_eq!(current["annual_limit"], "26000");
+    let (status, body) = server
+        .call(
+            "PUT",
+            "/api/v1/settings",
+            Some(&server.admin),
+            "application/json",
+            br#"{"annual_limit": "100"}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The engine now refuses what exceeds the lowered annual limit.
+    let receipts = server.send_set(&set).await;
+    assert!(!has(&receipts, "CEB622Message", "800"), "{receipts:#?}");
+    assert!(receipts.iter().any(|r| r["receipt"]["returnInfo"].as_str().unwrap_or("").contains("621018")
+        || r["receipt"]["returnInfo"].as_str().unwrap_or("").contains("1313")));
+    let (status, quota) = server
+        .call(
+            "POST",
+            "/api/v1/quota",
+            Some(&server.token(&agent)),
+            "application/json",
+            serde_json::json!({"name": set.buyer.name, "idNumber": set.buyer.id_number}).to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(quota["limit"], "100.00");
+    let (status, _) = server
+        .call("PUT", "/api/v1/settings", Some(&server.admin), "application/json", b"{not json")
+        .await;
+    assert_eq!(status, 422);
 }
