@@ -54,6 +54,11 @@ impl<C> Pool<C> {
         }
     }
 
+    /// Takes every idle connection out of the pool (to close them somewhere safe).
+    pub(crate) fn take_idle(&self) -> Vec<C> {
+        std::mem::take(&mut lock(&self.state).idle)
+    }
+
     /// Runs `f` on an idle connection, a new one from `connect` if fewer than `max` exist, or
     /// else the next one given back; then returns the connection (or closes it if broken).
     pub(crate) fn with<T>(

@@ -174,6 +174,21 @@ pub struct PostgresStore {
     sql: Sql,
 }
 
+impl Drop for PostgresStore {
+    /// The sync client closes its connection with a blocking call, which panics when the last
+    /// handle to the store is dropped on an async runtime thread (a server shutting down): close
+    /// the connections on a plain thread instead.
+    fn drop(&mut self) {
+        let writer = lock(&self.writer).take();
+        let readers = self.readers.take_idle();
+        let closer = std::thread::spawn(move || {
+            drop(writer);
+            drop(readers);
+        });
+        let _ = closer.join();
+    }
+}
+
 impl std::fmt::Debug for PostgresStore {
     // The config may hold a password: show only where we are.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

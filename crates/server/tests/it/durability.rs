@@ -111,3 +111,17 @@ async fn a_restart_keeps_half_filed_declarations_and_completes_them() {
     );
     second.running.stop().await;
 }
+
+#[tokio::test]
+async fn a_postgres_backed_server_serves_and_stops_cleanly() {
+    let Some(url) = support::postgres_url("stop_postgres") else {
+        return;
+    };
+    let server = support::start_on(Some(url)).await;
+    let set = Generator::new(3, Mix::default()).set_of(traffic::Case::Clean, now_ms());
+    let receipts = server.send_set(&set).await;
+    assert!(has(&receipts, "CEB622Message", "800"));
+    // The last handle to the store is dropped on the runtime thread here: closing the
+    // PostgreSQL connections must not panic.
+    server.running.stop().await;
+}
