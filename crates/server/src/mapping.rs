@@ -14,6 +14,40 @@ use domain::money::parse_amount;
 use domain::time::{Timestamp, parse_ceb_time14};
 use rust_decimal::Decimal;
 
+/// The cancellation (CEB623) and return (CEB625) heads carry the same fields.
+macro_rules! withdrawal {
+    ($ty:ident, $c:expr, $x:expr, { $($extra:ident : $value:expr),* }) => {{
+        let x = $x;
+        $ty {
+            guid: x.guid.clone(),
+            app_type: x.app_type.clone(),
+            app_time: $c.time("appTime", &x.app_time),
+            app_status: x.app_status.clone(),
+            customs_code: x.customs_code.clone(),
+            order_no: x.order_no.clone(),
+            ebp_code: x.ebp_code.clone(),
+            ebp_name: x.ebp_name.clone(),
+            ebc_code: x.ebc_code.clone(),
+            ebc_name: x.ebc_name.clone(),
+            logistics_no: x.logistics_no.clone(),
+            logistics_code: x.logistics_code.clone(),
+            logistics_name: x.logistics_name.clone(),
+            cop_no: x.cop_no.clone(),
+            pre_no: x.pre_no.clone(),
+            invt_no: x.invt_no.clone(),
+            buyer_id_type: x.buyer_id_type.clone(),
+            buyer_id_number: x.buyer_id_number.clone(),
+            buyer_name: x.buyer_name.clone(),
+            buyer_telephone: x.buyer_telephone.clone(),
+            agent_code: x.agent_code.clone(),
+            agent_name: x.agent_name.clone(),
+            reason: x.reason.clone(),
+            note: x.note.clone(),
+            $($extra: $value,)*
+        }
+    }};
+}
+
 /// Collects conversion issues with the element path they belong to.
 struct Conv {
     issues: Vec<Issue>,
@@ -116,32 +150,7 @@ pub fn documents(message: &ceb::Message) -> Result<Vec<Document>, Vec<Issue>> {
         ceb::Message::Ceb623(m) => {
             for (i, x) in m.invt_cancel.iter().enumerate() {
                 c.at(format!("{root}/InvtCancel[{}]", i + 1));
-                out.push(Document::Cancel(Cancel {
-                    guid: x.guid.clone(),
-                    app_type: x.app_type.clone(),
-                    app_time: c.time("appTime", &x.app_time),
-                    app_status: x.app_status.clone(),
-                    customs_code: x.customs_code.clone(),
-                    order_no: x.order_no.clone(),
-                    ebp_code: x.ebp_code.clone(),
-                    ebp_name: x.ebp_name.clone(),
-                    ebc_code: x.ebc_code.clone(),
-                    ebc_name: x.ebc_name.clone(),
-                    logistics_no: x.logistics_no.clone(),
-                    logistics_code: x.logistics_code.clone(),
-                    logistics_name: x.logistics_name.clone(),
-                    cop_no: x.cop_no.clone(),
-                    pre_no: x.pre_no.clone(),
-                    invt_no: x.invt_no.clone(),
-                    buyer_id_type: x.buyer_id_type.clone(),
-                    buyer_id_number: x.buyer_id_number.clone(),
-                    buyer_name: x.buyer_name.clone(),
-                    buyer_telephone: x.buyer_telephone.clone(),
-                    agent_code: x.agent_code.clone(),
-                    agent_name: x.agent_name.clone(),
-                    reason: x.reason.clone(),
-                    note: x.note.clone(),
-                }));
+                out.push(Document::Cancel(withdrawal!(Cancel, c, x, {})));
             }
         }
         ceb::Message::Ceb625(m) => {
@@ -378,33 +387,7 @@ fn inventory(c: &mut Conv, root: &str, index: usize, node: &wire::Inventory) -> 
 fn refund(c: &mut Conv, root: &str, index: usize, node: &wire::InvtRefund) -> Refund {
     let h = &node.invt_refund_head;
     c.at(format!("{root}/InvtRefund[{}]/InvtRefundHead", index + 1));
-    let mut r = Refund {
-        guid: h.guid.clone(),
-        app_type: h.app_type.clone(),
-        app_time: c.time("appTime", &h.app_time),
-        app_status: h.app_status.clone(),
-        customs_code: h.customs_code.clone(),
-        order_no: h.order_no.clone(),
-        ebp_code: h.ebp_code.clone(),
-        ebp_name: h.ebp_name.clone(),
-        ebc_code: h.ebc_code.clone(),
-        ebc_name: h.ebc_name.clone(),
-        logistics_no: h.logistics_no.clone(),
-        logistics_code: h.logistics_code.clone(),
-        logistics_name: h.logistics_name.clone(),
-        cop_no: h.cop_no.clone(),
-        pre_no: h.pre_no.clone(),
-        invt_no: h.invt_no.clone(),
-        buyer_id_type: h.buyer_id_type.clone(),
-        buyer_id_number: h.buyer_id_number.clone(),
-        buyer_name: h.buyer_name.clone(),
-        buyer_telephone: h.buyer_telephone.clone(),
-        agent_code: h.agent_code.clone(),
-        agent_name: h.agent_name.clone(),
-        reason: h.reason.clone(),
-        note: h.note.clone(),
-        lines: Vec::with_capacity(node.invt_refund_list.len()),
-    };
+    let mut r = withdrawal!(Refund, c, h, { lines: Vec::with_capacity(node.invt_refund_list.len()) });
     for (i, l) in node.invt_refund_list.iter().enumerate() {
         c.at(format!("{root}/InvtRefund[{}]/InvtRefundList[{}]", index + 1, i + 1));
         r.lines.push(RefundLine {

@@ -19,11 +19,31 @@ fn fen(d: Decimal) -> i64 {
     to_fen(d).unwrap_or(0)
 }
 
-fn list_return<T: Default>(
-    r: &ListReturn,
-    make: impl FnOnce(&ListReturn, String, String) -> T,
-) -> T {
-    make(r, r.return_status.to_string(), r.return_time.ceb_time17())
+/// The inventory, cancellation and return receipts (622/624/626) carry the same fields under
+/// three node names.
+macro_rules! list_receipt {
+    ($r:expr, $node:ident, $root:ident, $field:ident) => {{
+        let r: &ListReturn = $r;
+        let node = wire::$node {
+            guid: r.guid.clone(),
+            customs_code: r.customs_code.clone(),
+            ebp_code: r.ebp_code.clone(),
+            ebc_code: r.ebc_code.clone(),
+            agent_code: r.agent_code.clone(),
+            cop_no: cop_no(r),
+            pre_no: r.pre_no.clone(),
+            invt_no: r.invt_no.clone(),
+            return_status: r.return_status.to_string(),
+            return_time: r.return_time.ceb_time17(),
+            return_info: r.return_info.clone(),
+        };
+        let msg = wire::$root {
+            guid: r.guid.clone(),
+            version: "1.0".into(),
+            $field: vec![node.clone()],
+        };
+        (msg.to_xml(), json(&node), list_key(r))
+    }};
 }
 
 /// The CEB receipt message (XML), its JSON equivalent (the return node) and a business key.
@@ -103,67 +123,13 @@ pub fn render(body: &ReceiptBody) -> (String, String, String) {
             (msg.to_xml(), json(&node), key)
         }
         ReceiptBody::Inventory(r) => {
-            let node = list_return(r, |r, status, time| wire::InventoryReturn {
-                guid: r.guid.clone(),
-                customs_code: r.customs_code.clone(),
-                ebp_code: r.ebp_code.clone(),
-                ebc_code: r.ebc_code.clone(),
-                agent_code: r.agent_code.clone(),
-                cop_no: cop_no(r),
-                pre_no: r.pre_no.clone(),
-                invt_no: r.invt_no.clone(),
-                return_status: status,
-                return_time: time,
-                return_info: r.return_info.clone(),
-            });
-            let msg = wire::Ceb622Message {
-                guid: r.guid.clone(),
-                version: "1.0".into(),
-                inventory_return: vec![node.clone()],
-            };
-            (msg.to_xml(), json(&node), list_key(r))
+            list_receipt!(r, InventoryReturn, Ceb622Message, inventory_return)
         }
         ReceiptBody::Cancel(r) => {
-            let node = list_return(r, |r, status, time| wire::InvtCancelReturn {
-                guid: r.guid.clone(),
-                customs_code: r.customs_code.clone(),
-                agent_code: r.agent_code.clone(),
-                ebp_code: r.ebp_code.clone(),
-                ebc_code: r.ebc_code.clone(),
-                cop_no: cop_no(r),
-                pre_no: r.pre_no.clone(),
-                invt_no: r.invt_no.clone(),
-                return_status: status,
-                return_time: time,
-                return_info: r.return_info.clone(),
-            });
-            let msg = wire::Ceb624Message {
-                guid: r.guid.clone(),
-                version: "1.0".into(),
-                invt_cancel_return: vec![node.clone()],
-            };
-            (msg.to_xml(), json(&node), list_key(r))
+            list_receipt!(r, InvtCancelReturn, Ceb624Message, invt_cancel_return)
         }
         ReceiptBody::Refund(r) => {
-            let node = list_return(r, |r, status, time| wire::InvtRefundReturn {
-                guid: r.guid.clone(),
-                customs_code: r.customs_code.clone(),
-                agent_code: r.agent_code.clone(),
-                ebp_code: r.ebp_code.clone(),
-                ebc_code: r.ebc_code.clone(),
-                cop_no: cop_no(r),
-                pre_no: r.pre_no.clone(),
-                invt_no: r.invt_no.clone(),
-                return_status: status,
-                return_time: time,
-                return_info: r.return_info.clone(),
-            });
-            let msg = wire::Ceb626Message {
-                guid: r.guid.clone(),
-                version: "1.0".into(),
-                invt_refund_return: vec![node.clone()],
-            };
-            (msg.to_xml(), json(&node), list_key(r))
+            list_receipt!(r, InvtRefundReturn, Ceb626Message, invt_refund_return)
         }
         ReceiptBody::Delivery(r) => {
             let node = wire::DeliveryReturn {

@@ -335,3 +335,67 @@ async fn administrators_change_rule_settings_and_they_take_effect() {
         .await;
     assert_eq!(status, 422);
 }
+
+/// The documents that follow a declaration: signed-for status, arrival list, a cancellation after
+/// release (refused) and a return within 30 days (tax not levied, quota restored).
+#[tokio::test]
+async fn follow_up_documents_return_cancel_status_and_arrival() {
+    let server = support::start().await;
+    let mut generator = generator();
+    let set = generator.set_of(Case::Clean, now_ms());
+    let receipts = server.send_set(&set).await;
+    let released = receipts
+        .iter()
+        .find(|r| r["messageType"] == "CEB622Message" && r["returnStatus"] == "800")
+        .expect("released");
+    let invt_no = released["receipt"]["invtNo"].as_str().unwrap().to_string();
+    let agent = agent_of(&set);
+    async fn used(server: &support::TestServer, agent: &str, buyer: &traffic::Buyer) -> String {
+        let body = serde_json::json!({"name": buyer.name, "idNumber": buyer.id_number}).to_string();
+        let (status, quota) = server
+            .call("POST", "/api/v1/quota", Some(&server.token(agent)), "application/json", body.as_bytes())
+            .await;
+        assert_eq!(status, 200);
+        quota["used"].as_str().unwrap().to_string()
+    }
+    assert_ne!(used(&server, &agent, &set.buyer).await, "0.00");
+
+    let status_msg = generator.logistics_status(&set, now_ms()).unwrap();
+    let (status, body) = server.send(&status_msg).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(has(body["receipts"].as_array().unwrap(), "CEB514Message", "2"), "{body}");
+
+    let arrival = generator.delivery(&[&set], now_ms()).unwrap();
+    let (status, body) = server.send(&arrival).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["receipts"].as_array().unwrap().iter().any(|r| r["messageType"] == "CEB712Message"), "{body}");
+
+    let cancel = generator.cancel(&set, &invt_no, now_ms()).unwrap();
+    let (status, body) = server.send(&cancel).await;
+    assert_eq!(status, 200, "{body}");
+    let answer = body["receipts"].as_array().unwrap();
+    assert!(
+        answer.iter().any(|r| r["messageType"] == "CEB624Message" && r["returnStatus"] == "100"),
+        "a released inventory cannot be cancelled: {body}"
+    );
+
+    let refund = generator.refund(&set, &invt_no, now_ms()).unwrap();
+    let (status, body) = server.send(&refund).await;
+    assert_eq!(status, 200, "{body}");
+    let answer = body["receipts"].as_array().unwrap();
+    assert!(has(answer, "CEB626Message", "2"), "{body}");
+    assert!(has(answer, "CEB626Message", "399"), "{body}");
+    let (_, bills) = server
+        .call("GET", "/api/v1/tax-bills", Some(&server.token(&agent)), "", b"")
+        .await;
+    let levy: Vec<&str> = bills["taxBills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["levyState"].as_str().unwrap())
+        .collect();
+    assert!(levy.contains(&"not_levied"), "{bills}");
+    // The generator returns every line in full: the bill is voided and the quota restored.
+    assert!(has(answer, "CEB818Message", "3"), "{body}");
+    assert_eq!(used(&server, &agent, &set.buyer).await, "0.00", "a full return restores the quota");
+}
