@@ -140,33 +140,38 @@ fn run_once(
     let next = AtomicUsize::new(0);
     let start = Instant::now();
     let collector = std::thread::spawn(move || {
-        let mut latencies = Vec::new();
-        let mut released = 0usize;
+        // Per declaration: when its last message was sent, and when its release came back.
+        let mut last_sent: Vec<Option<Instant>> = vec![None; sets];
+        let mut released_at: Vec<Option<Instant>> = vec![None; sets];
         let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
-        for (_set, last, sent, rx) in pending_rx {
+        for (set, _last, sent, rx) in pending_rx {
+            if let Some(slot) = last_sent.get_mut(set) {
+                *slot = Some(slot.map_or(sent, |t: Instant| t.max(sent)));
+            }
             let Ok(Ok(accepted)) = rx.blocking_recv() else {
                 *reasons.entry("not acknowledged".into()).or_default() += 1;
                 continue;
             };
+            let now = Instant::now();
             for r in &accepted.receipts {
-                if r.return_status == "100" || r.return_status.starts_with('-') {
+                if r.message_type == "CEB622Message" && r.return_status == "800" {
+                    if let Some(slot) = released_at.get_mut(set) {
+                        slot.get_or_insert(now);
+                    }
+                } else if r.return_status == "100" || r.return_status.starts_with('-') {
                     let info: serde_json::Value = serde_json::from_str(&r.json).unwrap_or_default();
                     let info = info["returnInfo"].as_str().unwrap_or("").to_string();
                     let code = info.split(';').next().unwrap_or("").to_string();
                     *reasons.entry(format!("{} {code}", r.message_type)).or_default() += 1;
                 }
             }
-            if last {
-                latencies.push(sent.elapsed());
-                if accepted
-                    .receipts
-                    .iter()
-                    .any(|r| r.message_type == "CEB622Message" && r.return_status == "800")
-                {
-                    released += 1;
-                }
-            }
         }
+        let latencies: Vec<Duration> = last_sent
+            .iter()
+            .zip(&released_at)
+            .filter_map(|(sent, done)| Some(done.as_ref()?.saturating_duration_since(*sent.as_ref()?)))
+            .collect();
+        let released = released_at.iter().filter(|r| r.is_some()).count();
         (latencies, released, reasons)
     });
     let per_message = pace.map(|rate| Duration::from_secs_f64(1.0 / (rate * 4.0)));
