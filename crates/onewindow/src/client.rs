@@ -117,3 +117,37 @@ pub fn healthcheck(server: &str) -> anyhow::Result<ExitCode> {
         _ => Ok(ExitCode::from(1)),
     }
 }
+
+/// `onewindow enterprise file REGISTRY.csv`: file the enterprises, then give each one that has
+/// no live credential its first one, and print the tokens (shown this once only).
+pub fn file_registry(args: &ClientArgs, registry: &std::path::Path) -> anyhow::Result<()> {
+    let body = std::fs::read(registry).with_context(|| format!("reading {}", registry.display()))?;
+    let text = String::from_utf8_lossy(&body);
+    let enterprises = domain::registry::parse_registry_csv(&text, domain::time::Timestamp(0))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", registry.display()))?;
+    let (status, answer) = call(args, "POST", "/api/v1/enterprises", Some(("text/csv", &body)))?;
+    if status != 200 {
+        print((status, answer));
+        anyhow::bail!("filing refused (HTTP {status})");
+    }
+    println!("filed {} enterprise(s)", enterprises.len());
+    for enterprise in &enterprises {
+        let path = format!("/api/v1/enterprises/{}/credentials", enterprise.code);
+        let (_, existing) = call(args, "GET", &path, None)?;
+        let existing: serde_json::Value = serde_json::from_str(&existing).unwrap_or_default();
+        let live = existing["credentials"]
+            .as_array()
+            .is_some_and(|list| list.iter().any(|c| c["revokedAtMs"].is_null()));
+        if live {
+            println!("  {:<20} has a credential already", enterprise.code);
+            continue;
+        }
+        let (status, issued) = call(args, "POST", &path, None)?;
+        let issued: serde_json::Value = serde_json::from_str(&issued).unwrap_or_default();
+        match issued["token"].as_str() {
+            Some(token) if status == 201 => println!("  {:<20} {token}", enterprise.code),
+            _ => println!("  {:<20} could not issue a credential (HTTP {status})", enterprise.code),
+        }
+    }
+    Ok(())
+}

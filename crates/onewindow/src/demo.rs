@@ -95,7 +95,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         stream(&args, &traffic_base, &admin_token, &traffic_data, &traffic_stop)
     });
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => { stop.store(true, Ordering::Relaxed); }
+        _ = crate::shutdown_signal() => { stop.store(true, Ordering::Relaxed); }
         _ = wait_for(stop.clone()) => {}
     }
     stop.store(true, Ordering::Relaxed);

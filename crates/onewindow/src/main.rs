@@ -40,12 +40,13 @@ impl StoreArgs {
 /// How to reach a running server.
 #[derive(Args, Clone, Debug)]
 pub struct ClientArgs {
-    #[arg(long, env = "ONEWINDOW_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(long, global = true, env = "ONEWINDOW_SERVER", default_value = "http://127.0.0.1:8080")]
     pub server: String,
     /// API token; default: the admin token in the data directory.
-    #[arg(long, env = "ONEWINDOW_TOKEN")]
+    #[arg(long, global = true, env = "ONEWINDOW_TOKEN")]
     pub token: Option<String>,
-    #[arg(long, env = "ONEWINDOW_DATA", default_value = "onewindow-data")]
+    /// Data directory of the server (where `admin-token` is read from when no --token is given).
+    #[arg(long, global = true, env = "ONEWINDOW_DATA", default_value = "onewindow-data")]
     pub data: PathBuf,
 }
 
@@ -101,7 +102,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum EnterpriseAction {
-    /// File (or re-file) the enterprises of a registry CSV (docs/registry.md).
+    /// File (or re-file) the enterprises of a registry CSV (docs/registry.md), and issue an API
+    /// credential to each that has none yet (the tokens are printed once).
     File { registry: PathBuf },
     /// List filed enterprises.
     List,
@@ -151,11 +153,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Validate { files } => offline::validate(&files),
         Command::Enterprise { client, action } => {
             match action {
-                EnterpriseAction::File { registry } => {
-                    let body = std::fs::read(&registry)
-                        .with_context(|| format!("reading {}", registry.display()))?;
-                    client::print(client::call(&client, "POST", "/api/v1/enterprises", Some(("text/csv", &body)))?);
-                }
+                EnterpriseAction::File { registry } => client::file_registry(&client, &registry)?,
                 EnterpriseAction::List => {
                     client::print(client::call(&client, "GET", "/api/v1/enterprises", None)?)
                 }
@@ -219,8 +217,31 @@ async fn serve(store: StoreArgs, listen: SocketAddr) -> anyhow::Result<()> {
             store.data.join("admin-token").display()
         );
     }
-    tokio::signal::ctrl_c().await?;
+    shutdown_signal().await;
     eprintln!("onewindow: stopping (committing what is in flight)");
     running.stop().await;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, let the writer commit what it holds, exit 0.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
