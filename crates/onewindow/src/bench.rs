@@ -112,7 +112,12 @@ struct RunResult {
     reasons: std::collections::BTreeMap<String, usize>,
 }
 
-type Pending = (usize, bool, Instant, oneshot::Receiver<Result<Accepted, PipelineError>>);
+type Pending = (
+    usize,
+    bool,
+    Instant,
+    oneshot::Receiver<Result<Accepted, PipelineError>>,
+);
 
 /// One run through the whole path; `pace`: declarations per second to offer (None: as fast as possible).
 fn run_once(
@@ -124,8 +129,9 @@ fn run_once(
 ) -> anyhow::Result<RunResult> {
     let store = store::open(target).with_context(|| format!("opening {target}"))?;
     let pipeline = Pipeline::start(store, PipelineConfig::default(), Arc::new(ReleaseAll))?;
-    let filing = intake::admin_content(intake::FILING, traffic::registry_csv().as_bytes(), now_ms())
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let filing =
+        intake::admin_content(intake::FILING, traffic::registry_csv().as_bytes(), now_ms())
+            .map_err(|e| anyhow::anyhow!(e))?;
     pipeline.ingest.submit_blocking(Job {
         sender: server::auth::ADMIN.into(),
         received_at_ms: now_ms(),
@@ -162,14 +168,18 @@ fn run_once(
                     let info: serde_json::Value = serde_json::from_str(&r.json).unwrap_or_default();
                     let info = info["returnInfo"].as_str().unwrap_or("").to_string();
                     let code = info.split(';').next().unwrap_or("").to_string();
-                    *reasons.entry(format!("{} {code}", r.message_type)).or_default() += 1;
+                    *reasons
+                        .entry(format!("{} {code}", r.message_type))
+                        .or_default() += 1;
                 }
             }
         }
         let latencies: Vec<Duration> = last_sent
             .iter()
             .zip(&released_at)
-            .filter_map(|(sent, done)| Some(done.as_ref()?.saturating_duration_since(*sent.as_ref()?)))
+            .filter_map(|(sent, done)| {
+                Some(done.as_ref()?.saturating_duration_since(*sent.as_ref()?))
+            })
             .collect();
         let released = released_at.iter().filter(|r| r.is_some()).count();
         (latencies, released, reasons)
@@ -192,7 +202,9 @@ fn run_once(
                         }
                     }
                     let sent = Instant::now();
-                    let Ok(prepared) = intake::prepare(&m.body, false, limits, Some(&m.sender), now_ms()) else {
+                    let Ok(prepared) =
+                        intake::prepare(&m.body, false, limits, Some(&m.sender), now_ms())
+                    else {
                         continue;
                     };
                     let job = Job {
@@ -246,7 +258,10 @@ fn report(label: &str, r: &RunResult) {
     }
 }
 
-fn scratch_target(store: &str, round: usize) -> anyhow::Result<(String, Option<std::path::PathBuf>)> {
+fn scratch_target(
+    store: &str,
+    round: usize,
+) -> anyhow::Result<(String, Option<std::path::PathBuf>)> {
     if store == "sqlite" {
         let dir = std::env::temp_dir().join(format!(
             "onewindow-bench-{}-{}-{round}",
@@ -254,11 +269,18 @@ fn scratch_target(store: &str, round: usize) -> anyhow::Result<(String, Option<s
             now_ms()
         ));
         std::fs::create_dir_all(&dir)?;
-        Ok((format!("sqlite:{}", dir.join("bench.db").display()), Some(dir)))
+        Ok((
+            format!("sqlite:{}", dir.join("bench.db").display()),
+            Some(dir),
+        ))
     } else {
         let sep = if store.contains('?') { '&' } else { '?' };
         Ok((
-            format!("{store}{sep}schema=bench_{}_{}_{round}", std::process::id(), now_ms()),
+            format!(
+                "{store}{sep}schema=bench_{}_{}_{round}",
+                std::process::id(),
+                now_ms()
+            ),
             None,
         ))
     }
@@ -288,7 +310,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
     );
     for (round, store) in args.store.iter().enumerate() {
         let (target, dir) = scratch_target(store, round * 2)?;
-        println!("store {}:", if store == "sqlite" { "sqlite (embedded)" } else { "postgres" });
+        println!(
+            "store {}:",
+            if store == "sqlite" {
+                "sqlite (embedded)"
+            } else {
+                "postgres"
+            }
+        );
         let full = run_once(&target, &messages, args.declarations, args.submitters, None)?;
         report("full speed", &full);
         println!(
@@ -301,7 +330,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
         if !args.no_paced {
             let (target, dir) = scratch_target(store, round * 2 + 1)?;
             let half = full.declarations_per_s / 2.0;
-            let paced = run_once(&target, &messages, args.declarations, args.submitters, Some(half))?;
+            let paced = run_once(
+                &target,
+                &messages,
+                args.declarations,
+                args.submitters,
+                Some(half),
+            )?;
             report(&format!("paced at {half:.0}/s"), &paced);
             if let Some(dir) = dir {
                 let _ = std::fs::remove_dir_all(dir);

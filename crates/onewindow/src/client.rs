@@ -47,10 +47,7 @@ pub fn call(
             .header("Authorization", &auth)
             .header("Content-Type", content_type)
             .send(bytes),
-        (_, None) => agent
-            .post(&url)
-            .header("Authorization", &auth)
-            .send_empty(),
+        (_, None) => agent.post(&url).header("Authorization", &auth).send_empty(),
     };
     let mut response = response.with_context(|| format!("calling {url}"))?;
     let status = response.status().as_u16();
@@ -121,11 +118,17 @@ pub fn healthcheck(server: &str) -> anyhow::Result<ExitCode> {
 /// `onewindow enterprise file REGISTRY.csv`: file the enterprises, then give each one that has
 /// no live credential its first one, and print the tokens (shown this once only).
 pub fn file_registry(args: &ClientArgs, registry: &std::path::Path) -> anyhow::Result<()> {
-    let body = std::fs::read(registry).with_context(|| format!("reading {}", registry.display()))?;
+    let body =
+        std::fs::read(registry).with_context(|| format!("reading {}", registry.display()))?;
     let text = String::from_utf8_lossy(&body);
     let enterprises = domain::registry::parse_registry_csv(&text, domain::time::Timestamp(0))
         .map_err(|e| anyhow::anyhow!("{}: {e}", registry.display()))?;
-    let (status, answer) = call(args, "POST", "/api/v1/enterprises", Some(("text/csv", &body)))?;
+    let (status, answer) = call(
+        args,
+        "POST",
+        "/api/v1/enterprises",
+        Some(("text/csv", &body)),
+    )?;
     if status != 200 {
         print((status, answer));
         anyhow::bail!("filing refused (HTTP {status})");
@@ -146,7 +149,10 @@ pub fn file_registry(args: &ClientArgs, registry: &std::path::Path) -> anyhow::R
         let issued: serde_json::Value = serde_json::from_str(&issued).unwrap_or_default();
         match issued["token"].as_str() {
             Some(token) if status == 201 => println!("  {:<20} {token}", enterprise.code),
-            _ => println!("  {:<20} could not issue a credential (HTTP {status})", enterprise.code),
+            _ => println!(
+                "  {:<20} could not issue a credential (HTTP {status})",
+                enterprise.code
+            ),
         }
     }
     Ok(())

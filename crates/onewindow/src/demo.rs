@@ -51,7 +51,13 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn post(agent: &ureq::Agent, url: &str, token: &str, content_type: &str, body: &[u8]) -> anyhow::Result<(u16, Value)> {
+fn post(
+    agent: &ureq::Agent,
+    url: &str,
+    token: &str,
+    content_type: &str,
+    body: &[u8],
+) -> anyhow::Result<(u16, Value)> {
     let mut response = agent
         .post(url)
         .header("Authorization", &format!("Bearer {token}"))
@@ -63,9 +69,10 @@ fn post(agent: &ureq::Agent, url: &str, token: &str, content_type: &str, body: &
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let data = args.data.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("onewindow-demo-{}", now_ms()))
-    });
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("onewindow-demo-{}", now_ms())));
     let store_args = StoreArgs {
         data: data.clone(),
         store: None,
@@ -74,7 +81,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let running = match server::app::start(config.clone()).await {
         Ok(running) => running,
         Err(error) => {
-            eprintln!("demo: could not listen on {} ({error}); using a free port", args.listen);
+            eprintln!(
+                "demo: could not listen on {} ({error}); using a free port",
+                args.listen
+            );
             config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
             server::app::start(config).await?
         }
@@ -92,7 +102,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let traffic_base = base.clone();
     let traffic_data = data.clone();
     let traffic = tokio::task::spawn_blocking(move || {
-        stream(&args, &traffic_base, &admin_token, &traffic_data, &traffic_stop)
+        stream(
+            &args,
+            &traffic_base,
+            &admin_token,
+            &traffic_data,
+            &traffic_stop,
+        )
     });
     tokio::select! {
         _ = crate::shutdown_signal() => { stop.store(true, Ordering::Relaxed); }
@@ -139,7 +155,10 @@ fn stream(
         "text/csv",
         traffic::registry_csv().as_bytes(),
     )?;
-    anyhow::ensure!(status == 200, "filing the demo registry failed (HTTP {status})");
+    anyhow::ensure!(
+        status == 200,
+        "filing the demo registry failed (HTTP {status})"
+    );
     let mut tokens: HashMap<String, String> = HashMap::new();
     for enterprise in traffic::demo_registry() {
         let (status, body) = post(
@@ -149,7 +168,11 @@ fn stream(
             "application/json",
             b"",
         )?;
-        anyhow::ensure!(status == 201, "issuing a credential for {} failed", enterprise.code);
+        anyhow::ensure!(
+            status == 201,
+            "issuing a credential for {} failed",
+            enterprise.code
+        );
         if let Some(token) = body["token"].as_str() {
             tokens.insert(enterprise.code.to_string(), token.to_string());
         }
@@ -161,11 +184,18 @@ fn stream(
     println!("OneWindow demo is running.");
     println!("  API:            {base}   (description: {base}/openapi.json)");
     println!("  data directory: {}", data.display());
-    println!("  admin token:    in {}", data.join("admin-token").display());
+    println!(
+        "  admin token:    in {}",
+        data.join("admin-token").display()
+    );
     if let Some((code, token)) = &sample {
         println!("  try, as seller {code}:");
-        println!("    curl -s -H 'Authorization: Bearer {token}' '{base}/api/v1/declarations?limit=5'");
-        println!("    curl -s -H 'Authorization: Bearer {token}' '{base}/api/v1/receipts?after=0&limit=5'");
+        println!(
+            "    curl -s -H 'Authorization: Bearer {token}' '{base}/api/v1/declarations?limit=5'"
+        );
+        println!(
+            "    curl -s -H 'Authorization: Bearer {token}' '{base}/api/v1/receipts?after=0&limit=5'"
+        );
     }
     println!("  stop with Ctrl-C.\n");
 
@@ -211,9 +241,20 @@ fn stream(
             if status != 200 {
                 tally.refused += 1;
                 let title = body["title"].as_str().unwrap_or("refused").to_string();
-                let kind = body["type"].as_str().unwrap_or("").rsplit('/').next().unwrap_or("");
-                final_line = Some(format!("refused {} (HTTP {status}): {title}", message.message_type));
-                *tally.reasons.entry(format!("HTTP {status} {kind}")).or_default() += 1;
+                let kind = body["type"]
+                    .as_str()
+                    .unwrap_or("")
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("");
+                final_line = Some(format!(
+                    "refused {} (HTTP {status}): {title}",
+                    message.message_type
+                ));
+                *tally
+                    .reasons
+                    .entry(format!("HTTP {status} {kind}"))
+                    .or_default() += 1;
                 continue;
             }
             // A receipt goes to every party: count each one once.
@@ -224,7 +265,10 @@ fn stream(
                 }
                 let kind = receipt["messageType"].as_str().unwrap_or("");
                 let status = receipt["returnStatus"].as_str().unwrap_or("");
-                let info = receipt["receipt"]["returnInfo"].as_str().unwrap_or("").to_string();
+                let info = receipt["receipt"]["returnInfo"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
                 if status == "100" || status.starts_with('-') {
                     tally.rejected += 1;
                     let code = info.split(';').next().unwrap_or(&info).to_string();
@@ -235,7 +279,10 @@ fn stream(
                 } else if kind == "CEB816Message" {
                     let head = &receipt["receipt"]["TaxHeadRd"];
                     for field in ["customsTax", "valueAddedTax", "consumptionTax"] {
-                        if let Some(v) = head[field].as_str().and_then(|v| v.parse::<rust_decimal::Decimal>().ok()) {
+                        if let Some(v) = head[field]
+                            .as_str()
+                            .and_then(|v| v.parse::<rust_decimal::Decimal>().ok())
+                        {
                             tax += v;
                         }
                     }
@@ -244,7 +291,10 @@ fn stream(
         }
         if let Some(id) = released {
             tally.released += 1;
-            final_line = Some(format!("released  {id}  buyer {}  tax {tax:.2} CNY", domain::personal::mask_name(&set.buyer.name)));
+            final_line = Some(format!(
+                "released  {id}  buyer {}  tax {tax:.2} CNY",
+                domain::personal::mask_name(&set.buyer.name)
+            ));
         }
         if let Some(line) = final_line {
             println!("#{:<6} {:<20?} {line}", set.index, set.case);

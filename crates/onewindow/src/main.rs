@@ -12,7 +12,11 @@ mod demo;
 mod offline;
 
 #[derive(Parser)]
-#[command(name = "onewindow", version, about = "Cross-border e-commerce single window (CEB import clearance)")]
+#[command(
+    name = "onewindow",
+    version,
+    about = "Cross-border e-commerce single window (CEB import clearance)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,13 +44,23 @@ impl StoreArgs {
 /// How to reach a running server.
 #[derive(Args, Clone, Debug)]
 pub struct ClientArgs {
-    #[arg(long, global = true, env = "ONEWINDOW_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "ONEWINDOW_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub server: String,
     /// API token; default: the admin token in the data directory.
     #[arg(long, global = true, env = "ONEWINDOW_TOKEN")]
     pub token: Option<String>,
     /// Data directory of the server (where `admin-token` is read from when no --token is given).
-    #[arg(long, global = true, env = "ONEWINDOW_DATA", default_value = "onewindow-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "ONEWINDOW_DATA",
+        default_value = "onewindow-data"
+    )]
     pub data: PathBuf,
 }
 
@@ -95,7 +109,11 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Exit 0 when the server answers its health check.
     Healthcheck {
-        #[arg(long, env = "ONEWINDOW_SERVER", default_value = "http://127.0.0.1:8080")]
+        #[arg(
+            long,
+            env = "ONEWINDOW_SERVER",
+            default_value = "http://127.0.0.1:8080"
+        )]
         server: String,
     },
 }
@@ -122,8 +140,9 @@ enum TariffAction {
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ONEWINDOW_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,onewindow=info,server=info")),
+            tracing_subscriber::EnvFilter::try_from_env("ONEWINDOW_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,onewindow=info,server=info")
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -176,7 +195,12 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let TariffAction::Load { file } = action;
             let body =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            client::print(client::call(&client, "POST", "/api/v1/tariff", Some(("text/csv", &body)))?);
+            client::print(client::call(
+                &client,
+                "POST",
+                "/api/v1/tariff",
+                Some(("text/csv", &body)),
+            )?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay(args) => offline::replay(&args),
@@ -187,7 +211,10 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
 }
 
 /// Configuration shared by `serve` and `demo`.
-pub fn serve_config(store: &StoreArgs, listen: SocketAddr) -> anyhow::Result<server::app::ServeConfig> {
+pub fn serve_config(
+    store: &StoreArgs,
+    listen: SocketAddr,
+) -> anyhow::Result<server::app::ServeConfig> {
     std::fs::create_dir_all(&store.data)
         .with_context(|| format!("creating data directory {}", store.data.display()))?;
     let buyer_secret = offline::buyer_secret(&store.data)?;

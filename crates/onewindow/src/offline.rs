@@ -26,7 +26,12 @@ pub fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
             Ok(message) => println!("{}: OK ({})", file.display(), message.message_type()),
             Err(rejection) => {
                 invalid += 1;
-                println!("{}: INVALID [{}] {}", file.display(), rejection.code, rejection);
+                println!(
+                    "{}: INVALID [{}] {}",
+                    file.display(),
+                    rejection.code,
+                    rejection
+                );
                 for issue in &rejection.issues {
                     println!("  {}: {} — {}", issue.path, issue.rule, issue.detail);
                 }
@@ -66,7 +71,13 @@ fn now_ms() -> i64 {
 
 fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -74,9 +85,11 @@ fn sanitize(s: &str) -> String {
 /// in its BaseTransfer; files that fail the format check get a CEB900 receipt.
 pub fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let start_ms = match &args.at {
-        Some(text) => domain::time::parse_ceb_time14(text)
-            .with_context(|| format!("--at {text}: expected YYYYMMDDhhmmss"))?
-            .0,
+        Some(text) => {
+            domain::time::parse_ceb_time14(text)
+                .with_context(|| format!("--at {text}: expected YYYYMMDDhhmmss"))?
+                .0
+        }
         None => now_ms(),
     };
     std::fs::create_dir_all(&args.out)
@@ -126,7 +139,11 @@ fn replay_into(args: &ReplayArgs, start_ms: i64, scratch: &Path) -> anyhow::Resu
                 refused += 1;
                 let name = format!("{:04}-CEB900Message-{stem}.xml", index + 1);
                 std::fs::write(args.out.join(&name), ceb900)?;
-                println!("{}: refused [{}] {rejection} → {name}", input.display(), rejection.code);
+                println!(
+                    "{}: refused [{}] {rejection} → {name}",
+                    input.display(),
+                    rejection.code
+                );
             }
             Err(other) => {
                 refused += 1;

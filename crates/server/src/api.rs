@@ -44,7 +44,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/declarations/{id}", get(get_declaration))
         .route("/api/v1/quota", post(query_quota))
         .route("/api/v1/tax-bills", get(list_tax_bills))
-        .route("/api/v1/enterprises", get(list_enterprises).post(file_enterprises))
+        .route(
+            "/api/v1/enterprises",
+            get(list_enterprises).post(file_enterprises),
+        )
         .route(
             "/api/v1/enterprises/{code}/credentials",
             get(list_credentials).post(issue_credential),
@@ -110,7 +113,10 @@ async fn health(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
 
 async fn openapi() -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         crate::openapi::DOCUMENT,
     )
         .into_response()
@@ -135,7 +141,13 @@ async fn post_message(
     let limits = state.limits.clone();
     let sender_for_parse = sender.clone();
     let prepared = tokio::task::spawn_blocking(move || {
-        intake::prepare(&body, is_json, &limits, Some(&sender_for_parse), received_at_ms)
+        intake::prepare(
+            &body,
+            is_json,
+            &limits,
+            Some(&sender_for_parse),
+            received_at_ms,
+        )
     })
     .await
     .map_err(|e| Problem::unavailable(&e))??;
@@ -201,14 +213,18 @@ async fn list_receipts(
         blocking(move || store.receipts_after(party.as_deref(), after, limit)).await?;
     let next = rows.last().map_or(after, |r| r.seq);
     if wants_xml(&headers) {
-        let mut xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Receipts next=\"{next}\">\n");
+        let mut xml =
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Receipts next=\"{next}\">\n");
         for row in &rows {
             xml.push_str(strip_declaration(&row.xml));
             xml.push('\n');
         }
         xml.push_str("</Receipts>\n");
         return Ok((
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/xml"),
+            )],
             xml,
         )
             .into_response());
@@ -363,9 +379,8 @@ async fn list_enterprises(
 /// Submit an administrative journal entry (filing, tariff) and wait until it is applied.
 async fn admin_entry(state: &AppState, kind: &str, body: Bytes) -> Result<Json<Value>, Problem> {
     let received_at_ms = now_ms();
-    let content = intake::admin_content(kind, &body, received_at_ms).map_err(|e| {
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-file", e)
-    })?;
+    let content = intake::admin_content(kind, &body, received_at_ms)
+        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-file", e))?;
     let count = match &content {
         Intake::Filing(list) => list.len(),
         Intake::Tariff(t) => t.len(),
@@ -501,8 +516,12 @@ async fn put_settings(
     admin(&state, &headers).await?;
     let text = String::from_utf8_lossy(&body).to_string();
     let parsed = domain::settings::Settings::from_json(&text).map_err(|e| {
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-file", "not valid settings JSON")
-            .detail(e.to_string())
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-file",
+            "not valid settings JSON",
+        )
+        .detail(e.to_string())
     })?;
     let answer = admin_entry(&state, intake::SETTINGS, body).await?;
     match state.settings.write() {

@@ -88,6 +88,7 @@ pub fn bearer(header: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -98,7 +99,10 @@ mod tests {
         assert_ne!(a.token, b.token);
         assert_eq!(hash_token(&a.token), a.row.token_hash);
         assert!(!a.row.token_hash.contains(&a.token));
-        assert_eq!(bearer(&format!("Bearer {}", a.token)), Some(a.token.as_str()));
+        assert_eq!(
+            bearer(&format!("Bearer {}", a.token)),
+            Some(a.token.as_str())
+        );
         assert_eq!(bearer("Basic abc"), None);
         assert_eq!(bearer("Bearer notours"), None);
     }

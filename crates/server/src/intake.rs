@@ -46,13 +46,16 @@ pub struct Prepared {
 pub enum Refusal {
     /// Not well-formed, wrongly encoded, hostile or schema-invalid: answered with a CEB900.
     Invalid {
-        rejection: ceb::Rejection,
+        rejection: Box<ceb::Rejection>,
         ceb900: String,
     },
     /// Receipts are issued by the single window, not accepted from senders.
     NotADeclaration(String),
     /// BaseTransfer names another enterprise than the credential's.
-    SenderMismatch { credential: String, transmitter: String },
+    SenderMismatch {
+        credential: String,
+        transmitter: String,
+    },
     BadJson(String),
 }
 
@@ -111,7 +114,10 @@ fn refuse(rejection: ceb::Rejection, original: &[u8], now_ms: i64) -> Refusal {
     let ceb900 = rejection
         .to_ceb900(&Timestamp(now_ms).ceb_time17(), original)
         .to_xml();
-    Refusal::Invalid { rejection, ceb900 }
+    Refusal::Invalid {
+        rejection: Box::new(rejection),
+        ceb900,
+    }
 }
 
 /// Parse, validate and check a submitted message. `sender`: the authenticated enterprise, or
@@ -195,15 +201,35 @@ pub fn message_from_json(body: &[u8]) -> Result<ceb::Message, String> {
     let envelope: Envelope = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     let value = envelope.message;
     let message = match envelope.message_type.as_str() {
-        "CEB311Message" => M::Ceb311(serde_json::from_value::<wire::Ceb311Message>(value).map_err(|e| e.to_string())?),
-        "CEB411Message" => M::Ceb411(serde_json::from_value::<wire::Ceb411Message>(value).map_err(|e| e.to_string())?),
-        "CEB511Message" => M::Ceb511(serde_json::from_value::<wire::Ceb511Message>(value).map_err(|e| e.to_string())?),
-        "CEB513Message" => M::Ceb513(serde_json::from_value::<wire::Ceb513Message>(value).map_err(|e| e.to_string())?),
-        "CEB621Message" => M::Ceb621(serde_json::from_value::<wire::Ceb621Message>(value).map_err(|e| e.to_string())?),
-        "CEB623Message" => M::Ceb623(serde_json::from_value::<wire::Ceb623Message>(value).map_err(|e| e.to_string())?),
-        "CEB625Message" => M::Ceb625(serde_json::from_value::<wire::Ceb625Message>(value).map_err(|e| e.to_string())?),
-        "CEB711Message" => M::Ceb711(serde_json::from_value::<wire::Ceb711Message>(value).map_err(|e| e.to_string())?),
-        other => return Err(format!("messageType {other} is not a declaration this API accepts")),
+        "CEB311Message" => M::Ceb311(
+            serde_json::from_value::<wire::Ceb311Message>(value).map_err(|e| e.to_string())?,
+        ),
+        "CEB411Message" => M::Ceb411(
+            serde_json::from_value::<wire::Ceb411Message>(value).map_err(|e| e.to_string())?,
+        ),
+        "CEB511Message" => M::Ceb511(
+            serde_json::from_value::<wire::Ceb511Message>(value).map_err(|e| e.to_string())?,
+        ),
+        "CEB513Message" => M::Ceb513(
+            serde_json::from_value::<wire::Ceb513Message>(value).map_err(|e| e.to_string())?,
+        ),
+        "CEB621Message" => M::Ceb621(
+            serde_json::from_value::<wire::Ceb621Message>(value).map_err(|e| e.to_string())?,
+        ),
+        "CEB623Message" => M::Ceb623(
+            serde_json::from_value::<wire::Ceb623Message>(value).map_err(|e| e.to_string())?,
+        ),
+        "CEB625Message" => M::Ceb625(
+            serde_json::from_value::<wire::Ceb625Message>(value).map_err(|e| e.to_string())?,
+        ),
+        "CEB711Message" => M::Ceb711(
+            serde_json::from_value::<wire::Ceb711Message>(value).map_err(|e| e.to_string())?,
+        ),
+        other => {
+            return Err(format!(
+                "messageType {other} is not a declaration this API accepts"
+            ));
+        }
     };
     Ok(message)
 }
@@ -229,8 +255,10 @@ pub fn admin_content(kind: &str, body: &[u8], now_ms: i64) -> Result<Intake, Str
 /// default limits apply.
 pub fn from_record(record: &JournalRecord) -> Intake {
     match record.kind.as_str() {
-        FILING | TARIFF | SETTINGS => admin_content(&record.kind, &record.body, record.received_at_ms)
-            .unwrap_or_else(Intake::Unreadable),
+        FILING | TARIFF | SETTINGS => {
+            admin_content(&record.kind, &record.body, record.received_at_ms)
+                .unwrap_or_else(Intake::Unreadable)
+        }
         _ => match ceb::parse(&record.body, &Limits::default()) {
             Ok(parsed) => match crate::mapping::documents(&parsed.message) {
                 Ok(documents) => Intake::Ceb(documents),

@@ -67,7 +67,11 @@ impl Conv {
 
     fn dec(&mut self, field: &str, value: &str) -> Decimal {
         parse_amount(value.trim()).unwrap_or_else(|| {
-            self.fail(field, "decimal", format!("'{value}' is not a decimal amount"));
+            self.fail(
+                field,
+                "decimal",
+                format!("'{value}' is not a decimal amount"),
+            );
             Decimal::ZERO
         })
     }
@@ -81,7 +85,11 @@ impl Conv {
 
     fn int(&mut self, field: &str, value: &str) -> u32 {
         value.trim().parse::<u32>().unwrap_or_else(|_| {
-            self.fail(field, "int", format!("'{value}' is not a positive whole number"));
+            self.fail(
+                field,
+                "int",
+                format!("'{value}' is not a positive whole number"),
+            );
             0
         })
     }
@@ -357,7 +365,11 @@ fn inventory(c: &mut Conv, root: &str, index: usize, node: &wire::Inventory) -> 
         lines: Vec::with_capacity(node.inventory_list.len()),
     };
     for (i, l) in node.inventory_list.iter().enumerate() {
-        c.at(format!("{root}/Inventory[{}]/InventoryList[{}]", index + 1, i + 1));
+        c.at(format!(
+            "{root}/Inventory[{}]/InventoryList[{}]",
+            index + 1,
+            i + 1
+        ));
         inv.lines.push(InventoryLine {
             gnum: c.int("gnum", &l.gnum),
             item_record_no: l.item_record_no.clone(),
@@ -387,9 +399,14 @@ fn inventory(c: &mut Conv, root: &str, index: usize, node: &wire::Inventory) -> 
 fn refund(c: &mut Conv, root: &str, index: usize, node: &wire::InvtRefund) -> Refund {
     let h = &node.invt_refund_head;
     c.at(format!("{root}/InvtRefund[{}]/InvtRefundHead", index + 1));
-    let mut r = withdrawal!(Refund, c, h, { lines: Vec::with_capacity(node.invt_refund_list.len()) });
+    let mut r =
+        withdrawal!(Refund, c, h, { lines: Vec::with_capacity(node.invt_refund_list.len()) });
     for (i, l) in node.invt_refund_list.iter().enumerate() {
-        c.at(format!("{root}/InvtRefund[{}]/InvtRefundList[{}]", index + 1, i + 1));
+        c.at(format!(
+            "{root}/InvtRefund[{}]/InvtRefundList[{}]",
+            index + 1,
+            i + 1
+        ));
         r.lines.push(RefundLine {
             gnum: c.int("gnum", &l.gnum),
             gcode: l.gcode.clone(),

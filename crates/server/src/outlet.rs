@@ -7,9 +7,7 @@ use domain::clearance::{Changes, ListReturn, Receipt, ReceiptBody};
 use domain::money::to_fen;
 use domain::time::Timestamp;
 use rust_decimal::Decimal;
-use store::{
-    Batch, DeclarationRow, EnterpriseRow, QuotaRow, ReceiptRow, StateRow, TaxBillRow,
-};
+use store::{Batch, DeclarationRow, EnterpriseRow, QuotaRow, ReceiptRow, StateRow, TaxBillRow};
 
 fn amount(d: Decimal) -> String {
     format!("{:.2}", domain::money::round_fen(d))
@@ -261,13 +259,16 @@ pub fn receipt_rows(receipt: &Receipt, now: Timestamp, seq: &mut i64, out: &mut 
 
 /// Everything the engine changed, as projection rows of the batch.
 pub fn changes_into_batch(changes: Changes, batch: &mut Batch) {
-    batch
-        .state
-        .extend(changes.state.into_iter().map(|(namespace, key, value)| StateRow {
-            namespace,
-            key,
-            value,
-        }));
+    batch.state.extend(
+        changes
+            .state
+            .into_iter()
+            .map(|(namespace, key, value)| StateRow {
+                namespace,
+                key,
+                value,
+            }),
+    );
     batch
         .declarations
         .extend(changes.declarations.into_iter().map(|d| DeclarationRow {
@@ -292,13 +293,16 @@ pub fn changes_into_batch(changes: Changes, batch: &mut Batch) {
             updated_at_ms: d.updated_at.0,
             released_at_ms: d.released_at.map(|t| t.0),
         }));
-    batch
-        .quotas
-        .extend(changes.quotas.into_iter().map(|(buyer, year, used)| QuotaRow {
-            buyer_key: buyer.0,
-            year,
-            used_minor: fen(used),
-        }));
+    batch.quotas.extend(
+        changes
+            .quotas
+            .into_iter()
+            .map(|(buyer, year, used)| QuotaRow {
+                buyer_key: buyer.0,
+                year,
+                used_minor: fen(used),
+            }),
+    );
     batch
         .tax_bills
         .extend(changes.tax_bills.into_iter().map(|t| TaxBillRow {
@@ -318,17 +322,19 @@ pub fn changes_into_batch(changes: Changes, batch: &mut Batch) {
         }));
     batch
         .enterprises
-        .extend(changes.enterprises.into_iter().map(|e| EnterpriseRow {
-            roles: e
-                .roles
-                .iter()
-                .map(|r| r.code())
-                .collect::<Vec<_>>()
-                .join(","),
-            code: e.code,
-            name: e.name,
-            dxp_id: e.dxp_id,
-            filed_at_ms: e.filed_at.0,
-            active: e.active,
+        .extend(changes.enterprises.into_iter().map(|e| {
+            EnterpriseRow {
+                roles: e
+                    .roles
+                    .iter()
+                    .map(|r| r.code())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                code: e.code,
+                name: e.name,
+                dxp_id: e.dxp_id,
+                filed_at_ms: e.filed_at.0,
+                active: e.active,
+            }
         }));
 }

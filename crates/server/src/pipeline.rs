@@ -244,7 +244,9 @@ impl Writer {
                 // The engine applied what the store refused: go back to what is durable.
                 match restore_engine(self.store.as_ref(), &self.config) {
                     Ok(engine) => self.engine = engine,
-                    Err(e) => tracing::error!(error = %e, "engine restore failed; retrying on next batch"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "engine restore failed; retrying on next batch")
+                    }
                 }
                 if let Ok(p) = self.store.positions() {
                     self.journal_seq = p.journal;
@@ -303,7 +305,13 @@ pub fn rebuild(
         let last_seq = last.seq;
         let mut batch = Batch::default();
         for record in &records {
-            let rows = apply_record(&mut engine, decider, record, Intake::Empty, &mut receipt_seq);
+            let rows = apply_record(
+                &mut engine,
+                decider,
+                record,
+                Intake::Empty,
+                &mut receipt_seq,
+            );
             batch.receipts.extend(rows);
         }
         batch.applied = last_seq;

@@ -92,7 +92,8 @@ impl IntoResponse for Problem {
         if let (Some(detail), Some(map)) = (self.detail, body.as_object_mut()) {
             map.insert("detail".into(), detail.into());
         }
-        if let (Some(serde_json::Value::Object(extra)), Some(map)) = (self.extra, body.as_object_mut())
+        if let (Some(serde_json::Value::Object(extra)), Some(map)) =
+            (self.extra, body.as_object_mut())
         {
             map.extend(extra);
         }

@@ -20,14 +20,22 @@ async fn traffic_then_rebuild(store: Option<String>) {
             released += 1;
         }
     }
-    assert!(released > 30, "most generated declarations are released ({released})");
+    assert!(
+        released > 30,
+        "most generated declarations are released ({released})"
+    );
     let store = server.running.store.clone();
     server.running.stop().await;
 
     // The store is blocking (the PostgreSQL client runs its own runtime): off the async thread.
     let (before, positions) = tokio::task::spawn_blocking({
         let store = store.clone();
-        move || (store.projection_digest().unwrap(), store.positions().unwrap())
+        move || {
+            (
+                store.projection_digest().unwrap(),
+                store.positions().unwrap(),
+            )
+        }
     })
     .await
     .unwrap();
@@ -41,13 +49,19 @@ async fn traffic_then_rebuild(store: Option<String>) {
     .unwrap();
     assert_eq!(replayed, positions.journal);
     let (after, positions_after) = tokio::task::spawn_blocking(move || {
-        let result = (store.projection_digest().unwrap(), store.positions().unwrap());
+        let result = (
+            store.projection_digest().unwrap(),
+            store.positions().unwrap(),
+        );
         drop(store);
         result
     })
     .await
     .unwrap();
-    assert_eq!(after, before, "rebuild from the journal ends in the same state");
+    assert_eq!(
+        after, before,
+        "rebuild from the journal ends in the same state"
+    );
     assert_eq!(positions_after, positions);
 }
 
@@ -68,8 +82,14 @@ async fn rebuild_from_the_journal_ends_in_the_same_state_on_postgres() {
 async fn a_restart_keeps_half_filed_declarations_and_completes_them() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", dir.path().join("ow.db").display());
-    let set = Generator::new(9, Mix { shuffle_arrival: false, ..Mix::default() })
-        .set_of(traffic::Case::Clean, now_ms());
+    let set = Generator::new(
+        9,
+        Mix {
+            shuffle_arrival: false,
+            ..Mix::default()
+        },
+    )
+    .set_of(traffic::Case::Clean, now_ms());
     let first = support::start_on(Some(db.clone())).await;
     let mut receipts = Vec::new();
     for message in &set.messages[..2] {
@@ -88,8 +108,13 @@ async fn a_restart_keeps_half_filed_declarations_and_completes_them() {
         pipeline: PipelineConfig::default(),
         limits: ceb::Limits::default(),
     };
-    let running = server::app::start_with(config, Arc::new(ReleaseAll)).await.unwrap();
-    assert!(running.admin_token.is_none(), "the admin credential survived");
+    let running = server::app::start_with(config, Arc::new(ReleaseAll))
+        .await
+        .unwrap();
+    assert!(
+        running.admin_token.is_none(),
+        "the admin credential survived"
+    );
     let second = support::TestServer {
         running,
         admin: String::new(),

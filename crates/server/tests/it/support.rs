@@ -13,6 +13,8 @@ pub struct TestServer {
     pub running: Running,
     pub admin: String,
     pub tokens: HashMap<String, String>,
+    /// Kept so the temporary data directory lives as long as the server.
+    #[allow(dead_code)]
     pub dir: tempfile::TempDir,
 }
 
@@ -35,14 +37,19 @@ pub fn postgres_url(test: &str) -> Option<String> {
     .is_ok();
     if !reachable {
         if std::env::var("ONEWINDOW_REQUIRE_SERVICES").as_deref() == Ok("1") {
-            panic!("{test}: PostgreSQL is required (ONEWINDOW_REQUIRE_SERVICES=1) but unreachable at {base}");
+            panic!(
+                "{test}: PostgreSQL is required (ONEWINDOW_REQUIRE_SERVICES=1) but unreachable at {base}"
+            );
         }
         eprintln!("SKIPPED {test}: PostgreSQL unreachable at {base}");
         return None;
     }
     let schema = format!("it_{}_{}", std::process::id(), now_ms() % 1_000_000_000);
     let sep = if base.contains('?') { '&' } else { '?' };
-    Some(format!("{base}{sep}schema={schema}_{}", test.replace(|c: char| !c.is_ascii_alphanumeric(), "_")))
+    Some(format!(
+        "{base}{sep}schema={schema}_{}",
+        test.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    ))
 }
 
 pub async fn start_on(store: Option<String>) -> TestServer {
@@ -56,7 +63,10 @@ pub async fn start_on(store: Option<String>) -> TestServer {
         limits: ceb::Limits::default(),
     };
     let running = server::app::start(config).await.unwrap();
-    let admin = running.admin_token.clone().expect("fresh store creates an admin token");
+    let admin = running
+        .admin_token
+        .clone()
+        .expect("fresh store creates an admin token");
     let mut server = TestServer {
         running,
         admin,
@@ -64,7 +74,13 @@ pub async fn start_on(store: Option<String>) -> TestServer {
         dir,
     };
     let (status, body) = server
-        .call("POST", "/api/v1/enterprises", Some(&server.admin.clone()), "text/csv", traffic::registry_csv().as_bytes())
+        .call(
+            "POST",
+            "/api/v1/enterprises",
+            Some(&server.admin.clone()),
+            "text/csv",
+            traffic::registry_csv().as_bytes(),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     for enterprise in traffic::demo_registry() {
@@ -78,9 +94,10 @@ pub async fn start_on(store: Option<String>) -> TestServer {
             )
             .await;
         assert_eq!(status, 201, "{body}");
-        server
-            .tokens
-            .insert(enterprise.code.to_string(), body["token"].as_str().unwrap().to_string());
+        server.tokens.insert(
+            enterprise.code.to_string(),
+            body["token"].as_str().unwrap().to_string(),
+        );
     }
     server
 }
@@ -107,7 +124,9 @@ impl TestServer {
         content_type: &str,
         body: &[u8],
     ) -> (u16, Value) {
-        let (status, text) = self.raw(method, path, token, content_type, body, "application/json").await;
+        let (status, text) = self
+            .raw(method, path, token, content_type, body, "application/json")
+            .await;
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
@@ -139,7 +158,10 @@ impl TestServer {
             let text = String::from_utf8_lossy(&response).to_string();
             let status: u16 = text[9..12].parse().unwrap();
             let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-            let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            let body = if head
+                .to_ascii_lowercase()
+                .contains("transfer-encoding: chunked")
+            {
                 dechunk(body)
             } else {
                 body.to_string()
@@ -180,7 +202,9 @@ fn dechunk(body: &str) -> String {
     let mut out = String::new();
     let mut rest = body;
     while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || tail.len() < n {
             break;
         }
