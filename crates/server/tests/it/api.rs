@@ -589,3 +589,70 @@ async fn follow_up_documents_return_cancel_status_and_arrival() {
         "a full return restores the quota"
     );
 }
+
+/// The JSON equivalent of a CEB message is accepted, validated as the XML it stands for, and
+/// answered like it.
+#[tokio::test]
+async fn a_declaration_in_its_json_form_is_accepted_like_the_xml() {
+    let server = support::start().await;
+    let set = generator().set_of(Case::Clean, now_ms());
+    let order = set
+        .messages
+        .iter()
+        .find(|m| m.message_type == "CEB311Message")
+        .unwrap();
+    let parsed = ceb::parse(order.xml.as_bytes(), &ceb::Limits::default()).unwrap();
+    let ceb::Message::Ceb311(message) = parsed.message else {
+        panic!("an order")
+    };
+    let body =
+        serde_json::json!({ "messageType": "CEB311Message", "message": message }).to_string();
+    assert!(
+        body.contains("\"OrderHead\""),
+        "element names as in the XML: {body}"
+    );
+    let (status, answer) = server
+        .call(
+            "POST",
+            "/api/v1/messages",
+            Some(&server.token(&order.sender)),
+            "application/json",
+            body.as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        has(answer["receipts"].as_array().unwrap(), "CEB312Message", "2"),
+        "{answer}"
+    );
+
+    // A JSON message missing a required element is refused with the schema issue.
+    let mut broken: serde_json::Value = serde_json::from_str(&body).unwrap();
+    broken["message"]["Order"][0]["OrderHead"]
+        .as_object_mut()
+        .unwrap()
+        .remove("buyerTelephone");
+    broken["message"]["Order"][0]["OrderHead"]["guid"] =
+        "B1A2C3D4-0000-4000-8000-00000000000F".into();
+    let (status, answer) = server
+        .call(
+            "POST",
+            "/api/v1/messages",
+            Some(&server.token(&order.sender)),
+            "application/json",
+            broken.to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer.to_string().contains("buyerTelephone"), "{answer}");
+    let (status, _) = server
+        .call(
+            "POST",
+            "/api/v1/messages",
+            Some(&server.token(&order.sender)),
+            "application/json",
+            b"{\"messageType\": 1}",
+        )
+        .await;
+    assert_eq!(status, 400);
+}
