@@ -134,6 +134,7 @@ impl Pipeline {
             decider,
             journal_seq: positions.journal,
             receipt_seq: positions.receipt,
+            epoch: 1,
         };
         let handle = std::thread::Builder::new()
             .name("onewindow-writer".into())
@@ -173,11 +174,92 @@ struct Writer {
     decider: Arc<dyn Decider + Send + Sync>,
     journal_seq: i64,
     receipt_seq: i64,
+    /// Incremented whenever the engine is restored after a failed commit. Batches applied in an
+    /// older epoch build on state the store refused, so the committer fails them too.
+    epoch: u64,
+}
+
+type Reply = oneshot::Sender<Result<Accepted, PipelineError>>;
+
+/// What goes from the apply stage to the commit stage.
+enum Stage {
+    /// A batch applied in `epoch`, with the answers to send once it is durable.
+    Commit {
+        epoch: u64,
+        batch: Batch,
+        answers: Vec<(Option<Reply>, Accepted)>,
+    },
+    /// Answered once everything sent before it was committed or failed.
+    Flush(std::sync::mpsc::SyncSender<()>),
+}
+
+/// The commit stage: commits batches in order and answers their senders. After a failure, every
+/// batch of the same epoch is failed without being written.
+fn committer(
+    store: Arc<dyn Store>,
+    rx: Receiver<Stage>,
+    failed_epoch: Arc<std::sync::atomic::AtomicU64>,
+) {
+    use std::sync::atomic::Ordering;
+    for stage in rx {
+        let (epoch, batch, answers) = match stage {
+            Stage::Flush(done) => {
+                let _ = done.send(());
+                continue;
+            }
+            Stage::Commit {
+                epoch,
+                batch,
+                answers,
+            } => (epoch, batch, answers),
+        };
+        // Epochs start at 1, so 0 means "no failure yet".
+        let outcome = if failed_epoch.load(Ordering::Acquire) == epoch {
+            Err("an earlier batch this one builds on was not committed".to_string())
+        } else {
+            store.commit(&batch).map_err(|error| {
+                tracing::error!(%error, "group commit failed; nothing of this batch was acknowledged");
+                failed_epoch.store(epoch, Ordering::Release);
+                error.to_string()
+            })
+        };
+        for (reply, answer) in answers {
+            if let Some(reply) = reply {
+                let _ = reply.send(match &outcome {
+                    Ok(()) => Ok(answer),
+                    Err(message) => Err(PipelineError::Store(StoreError::Other(message.clone()))),
+                });
+            }
+        }
+    }
 }
 
 impl Writer {
+    /// The apply stage. It applies batch N+1 while the commit stage makes batch N durable (at most
+    /// one batch waits between them), so applying and writing overlap. Nobody is answered before
+    /// their batch is committed.
     fn run(&mut self, rx: Receiver<Job>) {
+        use std::sync::atomic::Ordering;
+        let failed_epoch = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (stage_tx, stage_rx) = crossbeam_channel::bounded::<Stage>(1);
+        let committer_thread = {
+            let store = self.store.clone();
+            let failed = failed_epoch.clone();
+            std::thread::Builder::new()
+                .name("onewindow-commit".into())
+                .spawn(move || committer(store, stage_rx, failed))
+        };
+        let committer_thread = match committer_thread {
+            Ok(handle) => handle,
+            Err(error) => {
+                tracing::error!(%error, "cannot start the commit thread");
+                return;
+            }
+        };
         while let Ok(first) = rx.recv() {
+            if failed_epoch.load(Ordering::Acquire) == self.epoch {
+                self.recover(&stage_tx);
+            }
             let mut jobs = vec![first];
             while jobs.len() < self.config.max_batch {
                 match rx.try_recv() {
@@ -185,15 +267,46 @@ impl Writer {
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
-            self.commit_jobs(jobs);
+            let (batch, answers) = self.apply_jobs(jobs);
+            let stage = Stage::Commit {
+                epoch: self.epoch,
+                batch,
+                answers,
+            };
+            if stage_tx.send(stage).is_err() {
+                break;
+            }
+        }
+        drop(stage_tx);
+        let _ = committer_thread.join();
+    }
+
+    /// After a failed commit: wait until the commit stage has dealt with everything in flight,
+    /// then go back to what is durable.
+    fn recover(&mut self, stage_tx: &Sender<Stage>) {
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+        if stage_tx.send(Stage::Flush(done_tx)).is_ok() {
+            let _ = done_rx.recv();
+        }
+        // Until both succeed the epoch stays failed, so every batch is refused without being
+        // written and recovery is tried again on the next one: the service heals by itself when
+        // the store comes back.
+        let restored = restore_engine(self.store.as_ref(), &self.config)
+            .and_then(|engine| Ok((engine, self.store.positions()?)));
+        match restored {
+            Ok((engine, p)) => {
+                self.engine = engine;
+                self.journal_seq = p.journal;
+                self.receipt_seq = p.receipt;
+                self.epoch += 1;
+            }
+            Err(error) => tracing::error!(%error, "store unavailable; retrying on the next batch"),
         }
     }
 
-    fn commit_jobs(&mut self, mut jobs: Vec<Job>) {
+    fn apply_jobs(&mut self, mut jobs: Vec<Job>) -> (Batch, Vec<(Option<Reply>, Accepted)>) {
         let mut batch = Batch::default();
         let mut answers = Vec::with_capacity(jobs.len());
-        let start_journal = self.journal_seq;
-        let start_receipt = self.receipt_seq;
         for job in &mut jobs {
             self.journal_seq += 1;
             let record = JournalRecord {
@@ -213,47 +326,18 @@ impl Writer {
                 &mut self.receipt_seq,
             );
             batch.receipts.extend(receipts.iter().cloned());
-            answers.push(Accepted {
-                seq: record.seq,
-                receipts,
-            });
+            answers.push((
+                job.reply.take(),
+                Accepted {
+                    seq: record.seq,
+                    receipts,
+                },
+            ));
             batch.append.push(record);
         }
         batch.applied = self.journal_seq;
         outlet::changes_into_batch(self.engine.take_changes(), &mut batch);
-        match self.store.commit(&batch) {
-            Ok(()) => {
-                for (job, answer) in jobs.into_iter().zip(answers) {
-                    if let Some(reply) = job.reply {
-                        let _ = reply.send(Ok(answer));
-                    }
-                }
-            }
-            Err(error) => {
-                tracing::error!(%error, "group commit failed; nothing of this batch was acknowledged");
-                self.journal_seq = start_journal;
-                self.receipt_seq = start_receipt;
-                let message = error.to_string();
-                for job in jobs {
-                    if let Some(reply) = job.reply {
-                        let _ = reply.send(Err(PipelineError::Store(StoreError::Other(
-                            message.clone(),
-                        ))));
-                    }
-                }
-                // The engine applied what the store refused: go back to what is durable.
-                match restore_engine(self.store.as_ref(), &self.config) {
-                    Ok(engine) => self.engine = engine,
-                    Err(e) => {
-                        tracing::error!(error = %e, "engine restore failed; retrying on next batch")
-                    }
-                }
-                if let Ok(p) = self.store.positions() {
-                    self.journal_seq = p.journal;
-                    self.receipt_seq = p.receipt;
-                }
-            }
-        }
+        (batch, answers)
     }
 }
 

@@ -1,0 +1,187 @@
+//! A store that fails: nothing of a failed group commit is acknowledged, what was applied on top
+//! of it is refused too, and the pipeline heals by itself when the store comes back.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use domain::clearance::ReleaseAll;
+use server::intake;
+use server::pipeline::{Job, Pipeline, PipelineConfig};
+use store::{
+    Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
+    ReceiptRow, Result, StateRow, Store, StoreError, TaxBillRow,
+};
+use traffic::{Case, Generator, Mix};
+
+use crate::support::now_ms;
+
+/// Delegates to a real store; `commit` fails while `down` is set (like a full disk).
+struct Flaky {
+    inner: Arc<dyn Store>,
+    down: AtomicBool,
+}
+
+impl Store for Flaky {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    fn positions(&self) -> Result<Positions> {
+        self.inner.positions()
+    }
+    fn commit(&self, batch: &Batch) -> Result<()> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::Other("disk full (simulated)".into()));
+        }
+        self.inner.commit(batch)
+    }
+    fn journal_after(&self, after: i64, limit: usize) -> Result<Vec<JournalRecord>> {
+        self.inner.journal_after(after, limit)
+    }
+    fn load_state(&self) -> Result<Vec<StateRow>> {
+        self.inner.load_state()
+    }
+    fn reset_projections(&self) -> Result<()> {
+        self.inner.reset_projections()
+    }
+    fn declaration(&self, id: &str) -> Result<Option<DeclarationRow>> {
+        self.inner.declaration(id)
+    }
+    fn declarations(
+        &self,
+        party: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DeclarationRow>> {
+        self.inner.declarations(party, after, limit)
+    }
+    fn receipts_after(
+        &self,
+        recipient: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<ReceiptRow>> {
+        self.inner.receipts_after(recipient, after, limit)
+    }
+    fn receipts_of(&self, declaration_id: &str) -> Result<Vec<ReceiptRow>> {
+        self.inner.receipts_of(declaration_id)
+    }
+    fn quota(&self, buyer_key: &str, year: i32) -> Result<Option<QuotaRow>> {
+        self.inner.quota(buyer_key, year)
+    }
+    fn tax_bill(&self, invt_no: &str) -> Result<Option<TaxBillRow>> {
+        self.inner.tax_bill(invt_no)
+    }
+    fn tax_bills(&self, party: Option<&str>, limit: usize) -> Result<Vec<TaxBillRow>> {
+        self.inner.tax_bills(party, limit)
+    }
+    fn enterprises(&self) -> Result<Vec<EnterpriseRow>> {
+        self.inner.enterprises()
+    }
+    fn enterprise(&self, code: &str) -> Result<Option<EnterpriseRow>> {
+        self.inner.enterprise(code)
+    }
+    fn put_credential(&self, credential: &CredentialRow) -> Result<()> {
+        self.inner.put_credential(credential)
+    }
+    fn credential_by_hash(&self, token_hash: &str) -> Result<Option<CredentialRow>> {
+        self.inner.credential_by_hash(token_hash)
+    }
+    fn credentials_of(&self, subject: &str) -> Result<Vec<CredentialRow>> {
+        self.inner.credentials_of(subject)
+    }
+    fn revoke_credential(&self, key_id: &str, at_ms: i64) -> Result<bool> {
+        self.inner.revoke_credential(key_id, at_ms)
+    }
+    fn projection_digest(&self) -> Result<String> {
+        self.inner.projection_digest()
+    }
+}
+
+fn job(message: &traffic::GeneratedMessage) -> Job {
+    let prepared = intake::prepare(
+        message.xml.as_bytes(),
+        false,
+        &ceb::Limits::default(),
+        Some(&message.sender),
+        now_ms(),
+    )
+    .unwrap();
+    Job {
+        sender: message.sender.clone(),
+        received_at_ms: now_ms(),
+        kind: prepared.kind,
+        guid: prepared.guid,
+        body: prepared.body,
+        content: prepared.content,
+        reply: None,
+    }
+}
+
+#[test]
+fn a_failed_commit_is_not_acknowledged_and_the_pipeline_heals_when_the_store_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = store::open(&format!("sqlite:{}", dir.path().join("ow.db").display())).unwrap();
+    let flaky = Arc::new(Flaky {
+        inner: inner.clone(),
+        down: AtomicBool::new(false),
+    });
+    let pipeline = Pipeline::start(
+        flaky.clone(),
+        PipelineConfig::default(),
+        Arc::new(ReleaseAll),
+    )
+    .unwrap();
+    let registry = traffic::registry_csv();
+    pipeline
+        .ingest
+        .submit_blocking(Job {
+            sender: "admin".into(),
+            received_at_ms: now_ms(),
+            kind: intake::FILING.into(),
+            guid: "registry".into(),
+            body: registry.clone().into_bytes(),
+            content: intake::admin_content(intake::FILING, registry.as_bytes(), now_ms()).unwrap(),
+            reply: None,
+        })
+        .unwrap();
+    let before = inner.positions().unwrap();
+    let set = Generator::new(21, Mix::default()).set_of(Case::Clean, now_ms());
+
+    // The store is down: every message is refused, nothing is journalled.
+    flaky.down.store(true, Ordering::SeqCst);
+    for message in &set.messages {
+        assert!(
+            pipeline.ingest.submit_blocking(job(message)).is_err(),
+            "not acknowledged"
+        );
+    }
+    assert_eq!(
+        inner.positions().unwrap(),
+        before,
+        "nothing of the failed batches is kept"
+    );
+
+    // The store is back: the same messages go through as if the failed ones never happened
+    // (no duplicate rejections from engine state the store never saw).
+    flaky.down.store(false, Ordering::SeqCst);
+    let mut receipts = Vec::new();
+    for message in &set.messages {
+        let accepted = pipeline.ingest.submit_blocking(job(message)).unwrap();
+        receipts.extend(accepted.receipts);
+    }
+    assert!(
+        receipts
+            .iter()
+            .any(|r| r.message_type == "CEB622Message" && r.return_status == "800"),
+        "released after recovery"
+    );
+    assert!(
+        receipts
+            .iter()
+            .all(|r| r.return_status != "100" && !r.return_status.starts_with('-'))
+    );
+    let after = inner.positions().unwrap();
+    assert_eq!(after.journal, before.journal + set.messages.len() as i64);
+    assert_eq!(after.applied, after.journal);
+    pipeline.shutdown();
+}
