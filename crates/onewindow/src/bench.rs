@@ -258,6 +258,20 @@ fn report(label: &str, r: &RunResult) {
     }
 }
 
+/// Remove a run's scratch store: its directory (SQLite) or its schema (PostgreSQL).
+fn discard(target: &str, dir: Option<std::path::PathBuf>) {
+    match dir {
+        Some(dir) => {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        None => {
+            if let Err(error) = store::PostgresStore::drop_schema(target) {
+                eprintln!("  (could not drop the scratch schema: {error})");
+            }
+        }
+    }
+}
+
 fn scratch_target(
     store: &str,
     round: usize,
@@ -324,9 +338,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
             "  ratio to parsing alone on {cores} cores: {:.0} %",
             100.0 * full.declarations_per_s / (parse_n / 4.0)
         );
-        if let Some(dir) = dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
+        discard(&target, dir);
         if !args.no_paced {
             let (target, dir) = scratch_target(store, round * 2 + 1)?;
             let half = full.declarations_per_s / 2.0;
@@ -338,9 +350,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
                 Some(half),
             )?;
             report(&format!("paced at {half:.0}/s"), &paced);
-            if let Some(dir) = dir {
-                let _ = std::fs::remove_dir_all(dir);
-            }
+            discard(&target, dir);
         }
     }
     Ok(std::process::ExitCode::SUCCESS)

@@ -264,6 +264,23 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// Drop the schema named by `url` (`…?schema=NAME`) with everything in it: scratch schemas of
+    /// benchmarks and tests. A URL without a schema is refused (it would drop nothing we own).
+    pub fn drop_schema(url: &str) -> Result<()> {
+        let (url, schema) = split_schema(url)?;
+        let Some(schema) = schema else {
+            return Err(StoreError::Other(
+                "postgres: drop_schema needs a URL with ?schema=NAME".into(),
+            ));
+        };
+        let config = Config::from_str(&url)?;
+        let mut client = config.connect(NoTls)?;
+        client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))?;
+        // Closing blocks: not on an async runtime thread (see `Drop for PostgresStore`).
+        let _ = std::thread::spawn(move || drop(client)).join();
+        Ok(())
+    }
+
     /// The schema the tables live in, when one was named.
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()

@@ -75,7 +75,11 @@ async fn rebuild_from_the_journal_ends_in_the_same_state_on_postgres() {
     let Some(url) = support::postgres_url("rebuild_postgres") else {
         return;
     };
-    traffic_then_rebuild(Some(url)).await;
+    traffic_then_rebuild(Some(url.clone())).await;
+    tokio::task::spawn_blocking(move || store::PostgresStore::drop_schema(&url))
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]
@@ -142,11 +146,15 @@ async fn a_postgres_backed_server_serves_and_stops_cleanly() {
     let Some(url) = support::postgres_url("stop_postgres") else {
         return;
     };
-    let server = support::start_on(Some(url)).await;
+    let server = support::start_on(Some(url.clone())).await;
     let set = Generator::new(3, Mix::default()).set_of(traffic::Case::Clean, now_ms());
     let receipts = server.send_set(&set).await;
     assert!(has(&receipts, "CEB622Message", "800"));
     // The last handle to the store is dropped on the runtime thread here: closing the
     // PostgreSQL connections must not panic.
     server.running.stop().await;
+    tokio::task::spawn_blocking(move || store::PostgresStore::drop_schema(&url))
+        .await
+        .unwrap()
+        .unwrap();
 }
