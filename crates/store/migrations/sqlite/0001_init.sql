@@ -16,12 +16,14 @@ CREATE TABLE store_position (
 INSERT INTO store_position (id, applied) VALUES (1, 0);
 
 -- Opaque engine state, rebuilt from the journal if lost.
+-- A rowid table (not WITHOUT ROWID): its values are kilobytes (serialized aggregates), and
+-- WITHOUT ROWID B-trees degrade with large rows.
 CREATE TABLE state (
     namespace TEXT NOT NULL,
     key       TEXT NOT NULL,
     value     BLOB NOT NULL,
     PRIMARY KEY (namespace, key)
-) WITHOUT ROWID;
+);
 
 CREATE TABLE declarations (
     id             TEXT    NOT NULL PRIMARY KEY,
