@@ -77,6 +77,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         data: data.clone(),
         store: None,
     };
+    let _lock = crate::lock_data_dir(&data)?;
     let mut config = crate::serve_config(&store_args, args.listen)?;
     let running = match server::app::start(config.clone()).await {
         Ok(running) => running,

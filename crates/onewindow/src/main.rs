@@ -210,6 +210,29 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     }
 }
 
+/// Hold `DATA/onewindow.lock` for as long as the returned file lives, so that two processes
+/// never write the same store (a second `serve`, or a `rebuild` while a server runs). The lock is
+/// released by the operating system when the process ends, even after `kill -9`.
+pub fn lock_data_dir(data: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("creating data directory {}", data.display()))?;
+    let path = data.join("onewindow.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another onewindow process is using {} (stop it first)",
+            data.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).context("locking the data directory"),
+    }
+}
+
 /// Configuration shared by `serve` and `demo`.
 pub fn serve_config(
     store: &StoreArgs,
@@ -231,6 +254,7 @@ pub fn serve_config(
 }
 
 async fn serve(store: StoreArgs, listen: SocketAddr) -> anyhow::Result<()> {
+    let _lock = lock_data_dir(&store.data)?;
     let config = serve_config(&store, listen)?;
     let running = server::app::start(config).await?;
     eprintln!(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use domain::clearance::ReleaseAll;
-use server::intake::{self, Intake};
+use server::intake;
 use server::pipeline::{Job, Pipeline, PipelineConfig};
 
 use crate::StoreArgs;
@@ -186,12 +186,12 @@ fn replay_into(args: &ReplayArgs, start_ms: i64, scratch: &Path) -> anyhow::Resu
         args.inputs.len(),
         args.out.display()
     );
-    let _ = Intake::Empty;
     Ok(ExitCode::SUCCESS)
 }
 
 /// `onewindow rebuild`: replay the journal into fresh projections.
 pub fn rebuild(args: &StoreArgs) -> anyhow::Result<ExitCode> {
+    let _lock = crate::lock_data_dir(&args.data)?;
     let store = store::open(&args.target())?;
     let before = store.projection_digest()?;
     let config = PipelineConfig {
