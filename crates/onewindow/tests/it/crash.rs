@@ -2,7 +2,6 @@
 //! random moments while clients are sending, and restarted on the same data directory. Every
 //! acknowledged message must be in the journal, no receipt may be lost or duplicated, no quota
 //! consumed twice, and the state must equal a clean `onewindow rebuild` from the journal.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::TcpListener;

@@ -1,0 +1,142 @@
+//! The command line as a sender or an operator uses it: `validate` and the offline conformance
+//! mode `replay`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_onewindow");
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/gacc-ceb-202205/samples/import")
+}
+
+#[test]
+fn validate_accepts_the_official_samples_and_names_what_is_wrong() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(samples())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 16);
+    let output = Command::new(BIN)
+        .arg("validate")
+        .args(&files)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert_eq!(stdout.matches(": OK (").count(), 16, "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(samples().join("CEB311Message.xml")).unwrap();
+    let start = original.find("<ceb:buyerTelephone>").unwrap();
+    let end = original.find("</ceb:buyerTelephone>").unwrap() + "</ceb:buyerTelephone>".len();
+    let broken = format!("{}{}", &original[..start], &original[end..]);
+    let path = dir.path().join("broken311.xml");
+    std::fs::write(&path, broken).unwrap();
+    let output = Command::new(BIN)
+        .arg("validate")
+        .arg(samples().join("CEB411Message.xml"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("CEB411Message.xml: OK"), "{stdout}");
+    assert!(stdout.contains("broken311.xml: INVALID"), "{stdout}");
+    assert!(
+        stdout.contains("buyerTelephone") && stdout.contains("required"),
+        "{stdout}"
+    );
+}
+
+fn replay(registry: &Path, out: &Path, files: &[PathBuf]) -> String {
+    let output = Command::new(BIN)
+        .arg("replay")
+        .arg("--registry")
+        .arg(registry)
+        .arg("--out")
+        .arg(out)
+        .args(["--at", "20260301100000"])
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn replay_writes_every_receipt_and_is_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry.csv");
+    std::fs::write(&registry, traffic::registry_csv()).unwrap();
+    let mut generator = traffic::Generator::new(
+        4,
+        traffic::Mix {
+            shuffle_arrival: false,
+            ..Default::default()
+        },
+    );
+    let at = 1_772_330_400_000; // 2026-03-01 10:00 Beijing time
+    let mut inputs = Vec::new();
+    for (n, case) in [
+        traffic::Case::Clean,
+        traffic::Case::PayerMismatch,
+        traffic::Case::Malformed,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for (i, m) in generator.set_of(case, at).messages.into_iter().enumerate() {
+            let path = dir.path().join(format!("{n}{i}-{}.xml", m.message_type));
+            std::fs::write(&path, m.xml).unwrap();
+            inputs.push(path);
+        }
+    }
+    let first = dir.path().join("out1");
+    let stdout = replay(&registry, &first, &inputs);
+    let files = listing(&first);
+    let text = |f: &(String, Vec<u8>)| String::from_utf8_lossy(&f.1).to_string();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.0.contains("CEB622Message") && f.0.ends_with("-800.xml")),
+        "the clean declaration is released: {stdout}"
+    );
+    assert!(
+        files
+            .iter()
+            .any(|f| f.0.ends_with("-100.xml") && text(f).contains("Code:1327")),
+        "the payer mismatch is rejected with 1327: {stdout}"
+    );
+    assert!(
+        files
+            .iter()
+            .any(|f| f.0.contains("CEB900Message") && text(f).contains("MessageReturn")),
+        "the malformed file gets a CEB900: {stdout}"
+    );
+    // The same input gives the same files, byte for byte.
+    let second = dir.path().join("out2");
+    replay(&registry, &second, &inputs);
+    assert_eq!(listing(&second), files);
+}
