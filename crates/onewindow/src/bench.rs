@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use domain::clearance::ReleaseAll;
+use server::app::now_ms;
 use server::intake;
 use server::pipeline::{Accepted, Job, Pipeline, PipelineConfig, PipelineError};
 use tokio::sync::oneshot;
@@ -39,13 +40,6 @@ struct Message {
     /// The declaration this message belongs to, and whether it is its last message.
     set: usize,
     last: bool,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn generate(n: usize, seed: u64) -> Vec<Message> {
@@ -132,15 +126,12 @@ fn run_once(
     let filing =
         intake::admin_content(intake::FILING, traffic::registry_csv().as_bytes(), now_ms())
             .map_err(|e| anyhow::anyhow!(e))?;
-    pipeline.ingest.submit_blocking(Job {
-        sender: server::auth::ADMIN.into(),
-        received_at_ms: now_ms(),
-        kind: intake::FILING.into(),
-        guid: "bench-registry".into(),
-        body: traffic::registry_csv().into_bytes(),
-        content: filing,
-        reply: None,
-    })?;
+    pipeline.ingest.submit_blocking(Job::admin(
+        intake::FILING,
+        traffic::registry_csv().into_bytes(),
+        filing,
+        now_ms(),
+    ))?;
     let limits = ceb::Limits::default();
     let (pending_tx, pending_rx) = std::sync::mpsc::sync_channel::<Pending>(65_536);
     let next = AtomicUsize::new(0);
@@ -207,15 +198,7 @@ fn run_once(
                     else {
                         continue;
                     };
-                    let job = Job {
-                        sender: m.sender.clone(),
-                        received_at_ms: now_ms(),
-                        kind: prepared.kind,
-                        guid: prepared.guid,
-                        body: prepared.body,
-                        content: prepared.content,
-                        reply: None,
-                    };
+                    let job = Job::message(prepared, m.sender.clone(), now_ms());
                     match ingest.submit(job) {
                         Ok(rx) => {
                             let _ = tx.send((m.set, m.last, sent, rx));

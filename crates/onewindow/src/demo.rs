@@ -15,6 +15,7 @@ use clap::Args;
 use serde_json::Value;
 
 use crate::StoreArgs;
+use server::app::now_ms;
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -34,13 +35,6 @@ pub struct DemoArgs {
     pub bad_per_mille: u32,
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn agent() -> ureq::Agent {

@@ -12,6 +12,7 @@ use server::intake;
 use server::pipeline::{Job, Pipeline, PipelineConfig};
 
 use crate::StoreArgs;
+use server::app::now_ms;
 
 pub fn buyer_secret(data: &Path) -> anyhow::Result<Vec<u8>> {
     server::app::load_or_create_secret(data)
@@ -62,13 +63,6 @@ pub struct ReplayArgs {
     pub inputs: Vec<PathBuf>,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| {
@@ -116,15 +110,9 @@ fn replay_into(args: &ReplayArgs, start_ms: i64, scratch: &Path) -> anyhow::Resu
         .with_context(|| format!("reading {}", args.registry.display()))?;
     let filing = intake::admin_content(intake::FILING, &registry, start_ms)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.registry.display()))?;
-    pipeline.ingest.submit_blocking(Job {
-        sender: server::auth::ADMIN.into(),
-        received_at_ms: start_ms,
-        kind: intake::FILING.into(),
-        guid: "registry".into(),
-        body: registry,
-        content: filing,
-        reply: None,
-    })?;
+    pipeline
+        .ingest
+        .submit_blocking(Job::admin(intake::FILING, registry, filing, start_ms))?;
     let limits = ceb::Limits::default();
     let (mut written, mut refused) = (0usize, 0usize);
     for (index, input) in args.inputs.iter().enumerate() {
@@ -150,15 +138,10 @@ fn replay_into(args: &ReplayArgs, start_ms: i64, scratch: &Path) -> anyhow::Resu
                 println!("{}: refused: {other}", input.display());
             }
             Ok(prepared) => {
-                let accepted = pipeline.ingest.submit_blocking(Job {
-                    sender: prepared.transmitter,
-                    received_at_ms: at,
-                    kind: prepared.kind,
-                    guid: prepared.guid,
-                    body: prepared.body,
-                    content: prepared.content,
-                    reply: None,
-                })?;
+                let sender = prepared.transmitter.clone();
+                let accepted = pipeline
+                    .ingest
+                    .submit_blocking(Job::message(prepared, sender, at))?;
                 for receipt in &accepted.receipts {
                     let name = format!(
                         "{:06}-{}-{}-{}.xml",

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use store::{DeclarationRow, EnterpriseRow, ReceiptRow, Store, TaxBillRow};
 
+use crate::app::now_ms;
 use crate::auth::{self, Principal};
 use crate::intake::{self, Intake};
 use crate::pipeline::{Ingest, Job};
@@ -58,13 +59,6 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { Problem::not_found("route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Run a blocking store call off the async workers.
@@ -151,15 +145,7 @@ async fn post_message(
     })
     .await
     .map_err(|e| Problem::unavailable(&e))??;
-    let job = Job {
-        sender,
-        received_at_ms,
-        kind: prepared.kind,
-        guid: prepared.guid,
-        body: prepared.body,
-        content: prepared.content,
-        reply: None,
-    };
+    let job = Job::message(prepared, sender, received_at_ms);
     let rx = state
         .ingest
         .submit(job)
@@ -387,15 +373,7 @@ async fn admin_entry(state: &AppState, kind: &str, body: Bytes) -> Result<Json<V
         Intake::Settings(_) => 1,
         _ => 0,
     };
-    let job = Job {
-        sender: auth::ADMIN.to_string(),
-        received_at_ms,
-        kind: kind.to_string(),
-        guid: format!("{kind}-{received_at_ms}"),
-        body: body.to_vec(),
-        content,
-        reply: None,
-    };
+    let job = Job::admin(kind, body.to_vec(), content, received_at_ms);
     let rx = state
         .ingest
         .submit(job)

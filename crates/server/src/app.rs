@@ -52,7 +52,9 @@ impl Running {
     }
 }
 
-fn now_ms() -> i64 {
+/// The wall clock in Unix milliseconds: the one place the shell reads time (the engine gets it
+/// as an argument, recorded in the journal).
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -55,6 +55,34 @@ pub struct Job {
     pub reply: Option<oneshot::Sender<Result<Accepted, PipelineError>>>,
 }
 
+impl Job {
+    /// A prepared CEB message from `sender` (its authenticated enterprise code).
+    pub fn message(prepared: crate::intake::Prepared, sender: String, received_at_ms: i64) -> Job {
+        Job {
+            sender,
+            received_at_ms,
+            kind: prepared.kind,
+            guid: prepared.guid,
+            body: prepared.body,
+            content: prepared.content,
+            reply: None,
+        }
+    }
+
+    /// An administrative entry (filing, tariff, settings) with its parsed content.
+    pub fn admin(kind: &str, body: Vec<u8>, content: Intake, received_at_ms: i64) -> Job {
+        Job {
+            sender: crate::auth::ADMIN.to_string(),
+            received_at_ms,
+            kind: kind.to_string(),
+            guid: format!("{kind}-{received_at_ms}"),
+            body,
+            content,
+            reply: None,
+        }
+    }
+}
+
 /// Settings of the writer.
 #[derive(Clone, Debug)]
 pub struct PipelineConfig {

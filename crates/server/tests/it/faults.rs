@@ -106,15 +106,7 @@ fn job(message: &traffic::GeneratedMessage) -> Job {
         now_ms(),
     )
     .unwrap();
-    Job {
-        sender: message.sender.clone(),
-        received_at_ms: now_ms(),
-        kind: prepared.kind,
-        guid: prepared.guid,
-        body: prepared.body,
-        content: prepared.content,
-        reply: None,
-    }
+    Job::message(prepared, message.sender.clone(), now_ms())
 }
 
 #[test]
@@ -134,15 +126,12 @@ fn a_failed_commit_is_not_acknowledged_and_the_pipeline_heals_when_the_store_ret
     let registry = traffic::registry_csv();
     pipeline
         .ingest
-        .submit_blocking(Job {
-            sender: "admin".into(),
-            received_at_ms: now_ms(),
-            kind: intake::FILING.into(),
-            guid: "registry".into(),
-            body: registry.clone().into_bytes(),
-            content: intake::admin_content(intake::FILING, registry.as_bytes(), now_ms()).unwrap(),
-            reply: None,
-        })
+        .submit_blocking(Job::admin(
+            intake::FILING,
+            registry.clone().into_bytes(),
+            intake::admin_content(intake::FILING, registry.as_bytes(), now_ms()).unwrap(),
+            now_ms(),
+        ))
         .unwrap();
     let before = inner.positions().unwrap();
     let set = Generator::new(21, Mix::default()).set_of(Case::Clean, now_ms());

@@ -18,12 +18,7 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
 }
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+pub use server::app::now_ms;
 
 /// The PostgreSQL URL for service tests, or `None` (with a loud message) when it is unreachable
 /// and services are not required. With `ONEWINDOW_REQUIRE_SERVICES=1` an unreachable server fails.
