@@ -656,3 +656,72 @@ async fn a_declaration_in_its_json_form_is_accepted_like_the_xml() {
         .await;
     assert_eq!(status, 400);
 }
+
+/// `onewindow tariff load`: a tariff that takes a line off the positive list changes the next
+/// decision, and a malformed tariff file is refused with its line number.
+#[tokio::test]
+async fn loading_a_tariff_changes_what_may_clear() {
+    let server = support::start().await;
+    let set = generator().set_of(Case::Clean, now_ms());
+    let inventory = set
+        .messages
+        .iter()
+        .find(|m| m.message_type == "CEB621Message")
+        .unwrap();
+    let hs: Vec<String> = inventory
+        .xml
+        .split("<ceb:gcode>")
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap().to_string())
+        .collect();
+    // The built-in tariff with every line this declaration uses taken off the positive list.
+    let builtin = include_str!("../../../domain/data/tariff.csv");
+    let edited: String = builtin
+        .lines()
+        .map(|line| {
+            if hs.iter().any(|h| line.starts_with(&format!("{h},"))) {
+                // positive_list is the fourth field from the end (names may hold commas).
+                let mut tail: Vec<&str> = line.rsplitn(5, ',').collect();
+                tail[3] = "no";
+                tail.reverse();
+                tail.join(",")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (status, body) = server
+        .call(
+            "POST",
+            "/api/v1/tariff",
+            Some(&server.admin),
+            "text/csv",
+            edited.as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let receipts = server.send_set(&set).await;
+    assert!(!has(&receipts, "CEB622Message", "800"), "{receipts:#?}");
+    assert!(
+        receipts.iter().any(|r| r["receipt"]["returnInfo"]
+            .as_str()
+            .unwrap_or("")
+            .contains("9402")),
+        "{receipts:#?}"
+    );
+    let (status, body) = server
+        .call(
+            "POST",
+            "/api/v1/tariff",
+            Some(&server.admin),
+            "text/csv",
+            b"hs,name,vat_rate,ct_rate,ct_threshold,mfn_rate,positive_list,bonded_only,legal_unit,second_unit\n12,x,13%,0,,0,yes,no,011,\n",
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["title"].as_str().unwrap().contains('2'),
+        "names the line: {body}"
+    );
+}
