@@ -116,6 +116,17 @@ async fn openapi() -> Response {
         .into_response()
 }
 
+/// Hand a job to the pipeline and wait until it is durable.
+async fn submit(state: &AppState, job: Job) -> Result<crate::pipeline::Accepted, Problem> {
+    let rx = state
+        .ingest
+        .submit(job)
+        .map_err(|e| Problem::unavailable(&e))?;
+    rx.await
+        .map_err(|e| Problem::unavailable(&e))?
+        .map_err(|e| Problem::unavailable(&e))
+}
+
 /// `POST /api/v1/messages`: one CEB declaration message (plain or DXP-wrapped XML, or its JSON
 /// equivalent). Answers once the message is durable, with every receipt it caused.
 async fn post_message(
@@ -146,14 +157,7 @@ async fn post_message(
     .await
     .map_err(|e| Problem::unavailable(&e))??;
     let job = Job::message(prepared, sender, received_at_ms);
-    let rx = state
-        .ingest
-        .submit(job)
-        .map_err(|e| Problem::unavailable(&e))?;
-    let accepted = rx
-        .await
-        .map_err(|e| Problem::unavailable(&e))?
-        .map_err(|e| Problem::unavailable(&e))?;
+    let accepted = submit(&state, job).await?;
     let receipts: Vec<Value> = accepted.receipts.iter().map(view::receipt_json).collect();
     Ok((
         StatusCode::OK,
@@ -374,14 +378,7 @@ async fn admin_entry(state: &AppState, kind: &str, body: Bytes) -> Result<Json<V
         _ => 0,
     };
     let job = Job::admin(kind, body.to_vec(), content, received_at_ms);
-    let rx = state
-        .ingest
-        .submit(job)
-        .map_err(|e| Problem::unavailable(&e))?;
-    let accepted = rx
-        .await
-        .map_err(|e| Problem::unavailable(&e))?
-        .map_err(|e| Problem::unavailable(&e))?;
+    let accepted = submit(state, job).await?;
     Ok(Json(json!({ "seq": accepted.seq, "applied": count })))
 }
 
