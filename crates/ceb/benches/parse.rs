@@ -22,7 +22,10 @@ fn main() {
     }
     samples.sort();
     let limits = ceb::Limits::default();
-    println!("{:<24} {:>10} {:>14} {:>12}", "sample", "bytes", "messages/s", "MiB/s");
+    println!(
+        "{:<24} {:>10} {:>14} {:>12}",
+        "sample", "bytes", "messages/s", "MiB/s"
+    );
     for (name, bytes) in &samples {
         let rounds = 2_000;
         let start = Instant::now();

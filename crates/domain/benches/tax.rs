@@ -11,7 +11,13 @@ use rust_decimal::Decimal;
 fn main() {
     let tariff = Tariff::builtin();
     let settings = Settings::default();
-    let hs = ["3304990099", "2204210000", "1509200000", "6110200090", "9503008900"];
+    let hs = [
+        "3304990099",
+        "2204210000",
+        "1509200000",
+        "6110200090",
+        "9503008900",
+    ];
     let lines: Vec<TaxLineInput> = hs
         .iter()
         .enumerate()
