@@ -151,11 +151,12 @@ pub fn prepare(
             transmitter,
         });
     }
-    let documents = crate::mapping::documents(&message).map_err(|issues| {
+    let guid = message.guid().to_string();
+    let documents = crate::mapping::documents(message).map_err(|issues| {
         let rejection = ceb::Rejection {
             code: "0002",
             message_type: Some(kind.clone()),
-            guid: Some(message.guid().to_string()),
+            guid: Some(guid.clone()),
             issues,
             cop_msg_id: None,
         };
@@ -163,7 +164,7 @@ pub fn prepare(
     })?;
     Ok(Prepared {
         kind,
-        guid: message.guid().to_string(),
+        guid,
         body,
         content: Intake::Ceb(documents),
         transmitter,
@@ -260,7 +261,7 @@ pub fn from_record(record: &JournalRecord) -> Intake {
                 .unwrap_or_else(Intake::Unreadable)
         }
         _ => match ceb::parse(&record.body, &Limits::default()) {
-            Ok(parsed) => match crate::mapping::documents(&parsed.message) {
+            Ok(parsed) => match crate::mapping::documents(parsed.message) {
                 Ok(documents) => Intake::Ceb(documents),
                 Err(issues) => Intake::Unreadable(format!("{} mapping issue(s)", issues.len())),
             },

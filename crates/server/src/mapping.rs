@@ -19,30 +19,30 @@ macro_rules! withdrawal {
     ($ty:ident, $c:expr, $x:expr, { $($extra:ident : $value:expr),* }) => {{
         let x = $x;
         $ty {
-            guid: x.guid.clone(),
-            app_type: x.app_type.clone(),
+            guid: std::mem::take(&mut x.guid),
+            app_type: std::mem::take(&mut x.app_type),
             app_time: $c.time("appTime", &x.app_time),
-            app_status: x.app_status.clone(),
-            customs_code: x.customs_code.clone(),
-            order_no: x.order_no.clone(),
-            ebp_code: x.ebp_code.clone(),
-            ebp_name: x.ebp_name.clone(),
-            ebc_code: x.ebc_code.clone(),
-            ebc_name: x.ebc_name.clone(),
-            logistics_no: x.logistics_no.clone(),
-            logistics_code: x.logistics_code.clone(),
-            logistics_name: x.logistics_name.clone(),
-            cop_no: x.cop_no.clone(),
-            pre_no: x.pre_no.clone(),
-            invt_no: x.invt_no.clone(),
-            buyer_id_type: x.buyer_id_type.clone(),
-            buyer_id_number: x.buyer_id_number.clone(),
-            buyer_name: x.buyer_name.clone(),
-            buyer_telephone: x.buyer_telephone.clone(),
-            agent_code: x.agent_code.clone(),
-            agent_name: x.agent_name.clone(),
-            reason: x.reason.clone(),
-            note: x.note.clone(),
+            app_status: std::mem::take(&mut x.app_status),
+            customs_code: std::mem::take(&mut x.customs_code),
+            order_no: std::mem::take(&mut x.order_no),
+            ebp_code: std::mem::take(&mut x.ebp_code),
+            ebp_name: std::mem::take(&mut x.ebp_name),
+            ebc_code: std::mem::take(&mut x.ebc_code),
+            ebc_name: std::mem::take(&mut x.ebc_name),
+            logistics_no: std::mem::take(&mut x.logistics_no),
+            logistics_code: std::mem::take(&mut x.logistics_code),
+            logistics_name: std::mem::take(&mut x.logistics_name),
+            cop_no: std::mem::take(&mut x.cop_no),
+            pre_no: std::mem::take(&mut x.pre_no),
+            invt_no: std::mem::take(&mut x.invt_no),
+            buyer_id_type: std::mem::take(&mut x.buyer_id_type),
+            buyer_id_number: std::mem::take(&mut x.buyer_id_number),
+            buyer_name: std::mem::take(&mut x.buyer_name),
+            buyer_telephone: std::mem::take(&mut x.buyer_telephone),
+            agent_code: std::mem::take(&mut x.agent_code),
+            agent_name: std::mem::take(&mut x.agent_name),
+            reason: std::mem::take(&mut x.reason),
+            note: std::mem::take(&mut x.note),
             $($extra: $value,)*
         }
     }};
@@ -107,8 +107,9 @@ impl Conv {
 }
 
 /// Map every business node of a declaration message to a domain document, in document order.
+/// The message is consumed: its strings move into the documents instead of being copied.
 /// Receipts map to nothing (they are refused before this).
-pub fn documents(message: &ceb::Message) -> Result<Vec<Document>, Vec<Issue>> {
+pub fn documents(message: ceb::Message) -> Result<Vec<Document>, Vec<Issue>> {
     let root = format!("/{}", message.message_type());
     let mut c = Conv {
         issues: Vec::new(),
@@ -116,89 +117,89 @@ pub fn documents(message: &ceb::Message) -> Result<Vec<Document>, Vec<Issue>> {
     };
     let mut out = Vec::new();
     match message {
-        ceb::Message::Ceb311(m) => {
-            for (i, node) in m.order.iter().enumerate() {
+        ceb::Message::Ceb311(mut m) => {
+            for (i, node) in m.order.iter_mut().enumerate() {
                 out.push(Document::Order(order(&mut c, &root, i, node)));
             }
         }
-        ceb::Message::Ceb411(m) => {
-            for (i, node) in m.payment.iter().enumerate() {
+        ceb::Message::Ceb411(mut m) => {
+            for (i, node) in m.payment.iter_mut().enumerate() {
                 c.at(format!("{root}/Payment[{}]/PaymentHead", i + 1));
-                out.push(Document::Payment(payment(&mut c, &node.payment_head)));
+                out.push(Document::Payment(payment(&mut c, &mut node.payment_head)));
             }
         }
-        ceb::Message::Ceb511(m) => {
-            for (i, node) in m.logistics.iter().enumerate() {
+        ceb::Message::Ceb511(mut m) => {
+            for (i, node) in m.logistics.iter_mut().enumerate() {
                 c.at(format!("{root}/Logistics[{}]/LogisticsHead", i + 1));
-                out.push(Document::Waybill(waybill(&mut c, &node.logistics_head)));
+                out.push(Document::Waybill(waybill(&mut c, &mut node.logistics_head)));
             }
         }
-        ceb::Message::Ceb513(m) => {
-            for (i, s) in m.logistics_status.iter().enumerate() {
+        ceb::Message::Ceb513(mut m) => {
+            for (i, s) in m.logistics_status.iter_mut().enumerate() {
                 c.at(format!("{root}/LogisticsStatus[{}]", i + 1));
                 out.push(Document::WaybillStatus(WaybillStatus {
-                    guid: s.guid.clone(),
-                    app_type: s.app_type.clone(),
+                    guid: std::mem::take(&mut s.guid),
+                    app_type: std::mem::take(&mut s.app_type),
                     app_time: c.time("appTime", &s.app_time),
-                    app_status: s.app_status.clone(),
-                    logistics_code: s.logistics_code.clone(),
-                    logistics_name: s.logistics_name.clone(),
-                    logistics_no: s.logistics_no.clone(),
-                    logistics_status: s.logistics_status.clone(),
+                    app_status: std::mem::take(&mut s.app_status),
+                    logistics_code: std::mem::take(&mut s.logistics_code),
+                    logistics_name: std::mem::take(&mut s.logistics_name),
+                    logistics_no: std::mem::take(&mut s.logistics_no),
+                    logistics_status: std::mem::take(&mut s.logistics_status),
                     logistics_time: c.time("logisticsTime", &s.logistics_time),
-                    note: s.note.clone(),
+                    note: std::mem::take(&mut s.note),
                 }));
             }
         }
-        ceb::Message::Ceb621(m) => {
-            for (i, node) in m.inventory.iter().enumerate() {
+        ceb::Message::Ceb621(mut m) => {
+            for (i, node) in m.inventory.iter_mut().enumerate() {
                 out.push(Document::Inventory(inventory(&mut c, &root, i, node)));
             }
         }
-        ceb::Message::Ceb623(m) => {
-            for (i, x) in m.invt_cancel.iter().enumerate() {
+        ceb::Message::Ceb623(mut m) => {
+            for (i, x) in m.invt_cancel.iter_mut().enumerate() {
                 c.at(format!("{root}/InvtCancel[{}]", i + 1));
                 out.push(Document::Cancel(withdrawal!(Cancel, c, x, {})));
             }
         }
-        ceb::Message::Ceb625(m) => {
-            for (i, node) in m.invt_refund.iter().enumerate() {
+        ceb::Message::Ceb625(mut m) => {
+            for (i, node) in m.invt_refund.iter_mut().enumerate() {
                 out.push(Document::Refund(refund(&mut c, &root, i, node)));
             }
         }
-        ceb::Message::Ceb711(m) => {
-            let h = &m.delivery.delivery_head;
+        ceb::Message::Ceb711(mut m) => {
+            let h = &mut m.delivery.delivery_head;
             c.at(format!("{root}/Delivery/DeliveryHead"));
             let app_time = c.time("appTime", &h.app_time);
             let mut lines = Vec::new();
-            for (i, l) in m.delivery.delivery_list.iter().enumerate() {
+            for (i, l) in m.delivery.delivery_list.iter_mut().enumerate() {
                 c.at(format!("{root}/Delivery/DeliveryList[{}]", i + 1));
                 lines.push(DeliveryLine {
                     gnum: c.int("gnum", &l.gnum),
-                    logistics_no: l.logistics_no.clone(),
-                    note: l.note.clone(),
+                    logistics_no: std::mem::take(&mut l.logistics_no),
+                    note: std::mem::take(&mut l.note),
                 });
             }
             out.push(Document::Delivery(Delivery {
-                guid: h.guid.clone(),
-                app_type: h.app_type.clone(),
+                guid: std::mem::take(&mut h.guid),
+                app_type: std::mem::take(&mut h.app_type),
                 app_time,
-                app_status: h.app_status.clone(),
-                customs_code: h.customs_code.clone(),
-                cop_no: h.cop_no.clone(),
-                pre_no: h.pre_no.clone(),
-                rkd_no: h.rkd_no.clone(),
-                operator_code: h.operator_code.clone(),
-                operator_name: h.operator_name.clone(),
-                ie_flag: h.ie_flag.clone(),
-                traf_mode: h.traf_mode.clone(),
-                traf_no: h.traf_no.clone(),
-                voyage_no: h.voyage_no.clone(),
-                bill_no: h.bill_no.clone(),
-                logistics_code: h.logistics_code.clone(),
-                logistics_name: h.logistics_name.clone(),
-                unload_location: h.unload_location.clone(),
-                note: h.note.clone(),
+                app_status: std::mem::take(&mut h.app_status),
+                customs_code: std::mem::take(&mut h.customs_code),
+                cop_no: std::mem::take(&mut h.cop_no),
+                pre_no: std::mem::take(&mut h.pre_no),
+                rkd_no: std::mem::take(&mut h.rkd_no),
+                operator_code: std::mem::take(&mut h.operator_code),
+                operator_name: std::mem::take(&mut h.operator_name),
+                ie_flag: std::mem::take(&mut h.ie_flag),
+                traf_mode: std::mem::take(&mut h.traf_mode),
+                traf_no: std::mem::take(&mut h.traf_no),
+                voyage_no: std::mem::take(&mut h.voyage_no),
+                bill_no: std::mem::take(&mut h.bill_no),
+                logistics_code: std::mem::take(&mut h.logistics_code),
+                logistics_name: std::mem::take(&mut h.logistics_name),
+                unload_location: std::mem::take(&mut h.unload_location),
+                note: std::mem::take(&mut h.note),
                 lines,
             }));
         }
@@ -211,160 +212,160 @@ pub fn documents(message: &ceb::Message) -> Result<Vec<Document>, Vec<Issue>> {
     }
 }
 
-fn order(c: &mut Conv, root: &str, index: usize, node: &wire::Order) -> Order {
-    let h = &node.order_head;
+fn order(c: &mut Conv, root: &str, index: usize, node: &mut wire::Order) -> Order {
+    let h = &mut node.order_head;
     c.at(format!("{root}/Order[{}]/OrderHead", index + 1));
     let mut o = Order {
-        guid: h.guid.clone(),
-        app_type: h.app_type.clone(),
+        guid: std::mem::take(&mut h.guid),
+        app_type: std::mem::take(&mut h.app_type),
         app_time: c.time("appTime", &h.app_time),
-        app_status: h.app_status.clone(),
-        order_type: h.order_type.clone(),
-        order_no: h.order_no.clone(),
-        ebp_code: h.ebp_code.clone(),
-        ebp_name: h.ebp_name.clone(),
-        ebc_code: h.ebc_code.clone(),
-        ebc_name: h.ebc_name.clone(),
+        app_status: std::mem::take(&mut h.app_status),
+        order_type: std::mem::take(&mut h.order_type),
+        order_no: std::mem::take(&mut h.order_no),
+        ebp_code: std::mem::take(&mut h.ebp_code),
+        ebp_name: std::mem::take(&mut h.ebp_name),
+        ebc_code: std::mem::take(&mut h.ebc_code),
+        ebc_name: std::mem::take(&mut h.ebc_name),
         goods_value: c.dec("goodsValue", &h.goods_value),
         freight: c.dec("freight", &h.freight),
         discount: c.dec("discount", &h.discount),
         tax_total: c.dec("taxTotal", &h.tax_total),
         actural_paid: c.dec("acturalPaid", &h.actural_paid),
-        currency: h.currency.clone(),
-        buyer_reg_no: h.buyer_reg_no.clone(),
-        buyer_name: h.buyer_name.clone(),
-        buyer_telephone: h.buyer_telephone.clone(),
-        buyer_id_type: h.buyer_id_type.clone(),
-        buyer_id_number: h.buyer_id_number.clone(),
-        pay_code: h.pay_code.clone(),
-        pay_name: h.pay_name.clone(),
-        pay_transaction_id: h.pay_transaction_id.clone(),
-        consignee: h.consignee.clone(),
-        consignee_telephone: h.consignee_telephone.clone(),
-        consignee_address: h.consignee_address.clone(),
-        consignee_district: h.consignee_district.clone(),
-        note: h.note.clone(),
+        currency: std::mem::take(&mut h.currency),
+        buyer_reg_no: std::mem::take(&mut h.buyer_reg_no),
+        buyer_name: std::mem::take(&mut h.buyer_name),
+        buyer_telephone: std::mem::take(&mut h.buyer_telephone),
+        buyer_id_type: std::mem::take(&mut h.buyer_id_type),
+        buyer_id_number: std::mem::take(&mut h.buyer_id_number),
+        pay_code: std::mem::take(&mut h.pay_code),
+        pay_name: std::mem::take(&mut h.pay_name),
+        pay_transaction_id: std::mem::take(&mut h.pay_transaction_id),
+        consignee: std::mem::take(&mut h.consignee),
+        consignee_telephone: std::mem::take(&mut h.consignee_telephone),
+        consignee_address: std::mem::take(&mut h.consignee_address),
+        consignee_district: std::mem::take(&mut h.consignee_district),
+        note: std::mem::take(&mut h.note),
         lines: Vec::with_capacity(node.order_list.len()),
     };
-    for (i, l) in node.order_list.iter().enumerate() {
+    for (i, l) in node.order_list.iter_mut().enumerate() {
         c.at(format!("{root}/Order[{}]/OrderList[{}]", index + 1, i + 1));
         o.lines.push(OrderLine {
             gnum: c.int("gnum", &l.gnum),
-            item_no: l.item_no.clone(),
-            item_name: l.item_name.clone(),
-            gmodel: l.gmodel.clone(),
-            unit: l.unit.clone(),
+            item_no: std::mem::take(&mut l.item_no),
+            item_name: std::mem::take(&mut l.item_name),
+            gmodel: std::mem::take(&mut l.gmodel),
+            unit: std::mem::take(&mut l.unit),
             qty: c.dec("qty", &l.qty),
             price: c.dec("price", &l.price),
             total_price: c.dec("totalPrice", &l.total_price),
-            currency: l.currency.clone(),
-            country: l.country.clone(),
+            currency: std::mem::take(&mut l.currency),
+            country: std::mem::take(&mut l.country),
         });
     }
     o
 }
 
-fn payment(c: &mut Conv, h: &wire::PaymentHead) -> Payment {
+fn payment(c: &mut Conv, h: &mut wire::PaymentHead) -> Payment {
     Payment {
-        guid: h.guid.clone(),
-        app_type: h.app_type.clone(),
+        guid: std::mem::take(&mut h.guid),
+        app_type: std::mem::take(&mut h.app_type),
         app_time: c.time("appTime", &h.app_time),
-        app_status: h.app_status.clone(),
-        pay_code: h.pay_code.clone(),
-        pay_name: h.pay_name.clone(),
-        pay_transaction_id: h.pay_transaction_id.clone(),
-        order_no: h.order_no.clone(),
-        ebp_code: h.ebp_code.clone(),
-        ebp_name: h.ebp_name.clone(),
-        payer_id_type: h.payer_id_type.clone(),
-        payer_id_number: h.payer_id_number.clone(),
-        payer_name: h.payer_name.clone(),
-        telephone: h.telephone.clone(),
+        app_status: std::mem::take(&mut h.app_status),
+        pay_code: std::mem::take(&mut h.pay_code),
+        pay_name: std::mem::take(&mut h.pay_name),
+        pay_transaction_id: std::mem::take(&mut h.pay_transaction_id),
+        order_no: std::mem::take(&mut h.order_no),
+        ebp_code: std::mem::take(&mut h.ebp_code),
+        ebp_name: std::mem::take(&mut h.ebp_name),
+        payer_id_type: std::mem::take(&mut h.payer_id_type),
+        payer_id_number: std::mem::take(&mut h.payer_id_number),
+        payer_name: std::mem::take(&mut h.payer_name),
+        telephone: std::mem::take(&mut h.telephone),
         amount_paid: c.dec("amountPaid", &h.amount_paid),
-        currency: h.currency.clone(),
+        currency: std::mem::take(&mut h.currency),
         pay_time: c.time("payTime", &h.pay_time),
-        note: h.note.clone(),
+        note: std::mem::take(&mut h.note),
     }
 }
 
-fn waybill(c: &mut Conv, h: &wire::LogisticsHead) -> Waybill {
+fn waybill(c: &mut Conv, h: &mut wire::LogisticsHead) -> Waybill {
     Waybill {
-        guid: h.guid.clone(),
-        app_type: h.app_type.clone(),
+        guid: std::mem::take(&mut h.guid),
+        app_type: std::mem::take(&mut h.app_type),
         app_time: c.time("appTime", &h.app_time),
-        app_status: h.app_status.clone(),
-        logistics_code: h.logistics_code.clone(),
-        logistics_name: h.logistics_name.clone(),
-        logistics_no: h.logistics_no.clone(),
-        bill_no: h.bill_no.clone(),
-        order_no: h.order_no.clone(),
+        app_status: std::mem::take(&mut h.app_status),
+        logistics_code: std::mem::take(&mut h.logistics_code),
+        logistics_name: std::mem::take(&mut h.logistics_name),
+        logistics_no: std::mem::take(&mut h.logistics_no),
+        bill_no: std::mem::take(&mut h.bill_no),
+        order_no: std::mem::take(&mut h.order_no),
         freight: c.opt_dec("freight", &h.freight).unwrap_or_default(),
         insured_fee: c.opt_dec("insuredFee", &h.insured_fee).unwrap_or_default(),
-        currency: h.currency.clone(),
+        currency: std::mem::take(&mut h.currency),
         weight: c.dec("weight", &h.weight),
         pack_no: c.int("packNo", &h.pack_no),
-        goods_info: h.goods_info.clone(),
-        consignee: h.consignee.clone(),
-        consignee_address: h.consignee_address.clone(),
-        consignee_telephone: h.consignee_telephone.clone(),
-        note: h.note.clone(),
+        goods_info: std::mem::take(&mut h.goods_info),
+        consignee: std::mem::take(&mut h.consignee),
+        consignee_address: std::mem::take(&mut h.consignee_address),
+        consignee_telephone: std::mem::take(&mut h.consignee_telephone),
+        note: std::mem::take(&mut h.note),
     }
 }
 
-fn inventory(c: &mut Conv, root: &str, index: usize, node: &wire::Inventory) -> Inventory {
-    let h = &node.inventory_head;
+fn inventory(c: &mut Conv, root: &str, index: usize, node: &mut wire::Inventory) -> Inventory {
+    let h = &mut node.inventory_head;
     c.at(format!("{root}/Inventory[{}]/InventoryHead", index + 1));
     let mut inv = Inventory {
-        guid: h.guid.clone(),
-        app_type: h.app_type.clone(),
+        guid: std::mem::take(&mut h.guid),
+        app_type: std::mem::take(&mut h.app_type),
         app_time: c.time("appTime", &h.app_time),
-        app_status: h.app_status.clone(),
-        order_no: h.order_no.clone(),
-        ebp_code: h.ebp_code.clone(),
-        ebp_name: h.ebp_name.clone(),
-        ebc_code: h.ebc_code.clone(),
-        ebc_name: h.ebc_name.clone(),
-        logistics_no: h.logistics_no.clone(),
-        logistics_code: h.logistics_code.clone(),
-        logistics_name: h.logistics_name.clone(),
-        cop_no: h.cop_no.clone(),
-        pre_no: h.pre_no.clone(),
-        assure_code: h.assure_code.clone(),
-        ems_no: h.ems_no.clone(),
-        invt_no: h.invt_no.clone(),
-        ie_flag: h.ie_flag.clone(),
-        decl_time: h.decl_time.clone(),
-        customs_code: h.customs_code.clone(),
-        port_code: h.port_code.clone(),
-        ie_date: h.ie_date.clone(),
-        buyer_id_type: h.buyer_id_type.clone(),
-        buyer_id_number: h.buyer_id_number.clone(),
-        buyer_name: h.buyer_name.clone(),
-        buyer_telephone: h.buyer_telephone.clone(),
-        consignee_address: h.consignee_address.clone(),
-        agent_code: h.agent_code.clone(),
-        agent_name: h.agent_name.clone(),
-        area_code: h.area_code.clone(),
-        area_name: h.area_name.clone(),
-        trade_mode: h.trade_mode.clone(),
-        traf_mode: h.traf_mode.clone(),
-        traf_no: h.traf_no.clone(),
-        voyage_no: h.voyage_no.clone(),
-        bill_no: h.bill_no.clone(),
-        loct_no: h.loct_no.clone(),
-        license_no: h.license_no.clone(),
-        country: h.country.clone(),
+        app_status: std::mem::take(&mut h.app_status),
+        order_no: std::mem::take(&mut h.order_no),
+        ebp_code: std::mem::take(&mut h.ebp_code),
+        ebp_name: std::mem::take(&mut h.ebp_name),
+        ebc_code: std::mem::take(&mut h.ebc_code),
+        ebc_name: std::mem::take(&mut h.ebc_name),
+        logistics_no: std::mem::take(&mut h.logistics_no),
+        logistics_code: std::mem::take(&mut h.logistics_code),
+        logistics_name: std::mem::take(&mut h.logistics_name),
+        cop_no: std::mem::take(&mut h.cop_no),
+        pre_no: std::mem::take(&mut h.pre_no),
+        assure_code: std::mem::take(&mut h.assure_code),
+        ems_no: std::mem::take(&mut h.ems_no),
+        invt_no: std::mem::take(&mut h.invt_no),
+        ie_flag: std::mem::take(&mut h.ie_flag),
+        decl_time: std::mem::take(&mut h.decl_time),
+        customs_code: std::mem::take(&mut h.customs_code),
+        port_code: std::mem::take(&mut h.port_code),
+        ie_date: std::mem::take(&mut h.ie_date),
+        buyer_id_type: std::mem::take(&mut h.buyer_id_type),
+        buyer_id_number: std::mem::take(&mut h.buyer_id_number),
+        buyer_name: std::mem::take(&mut h.buyer_name),
+        buyer_telephone: std::mem::take(&mut h.buyer_telephone),
+        consignee_address: std::mem::take(&mut h.consignee_address),
+        agent_code: std::mem::take(&mut h.agent_code),
+        agent_name: std::mem::take(&mut h.agent_name),
+        area_code: std::mem::take(&mut h.area_code),
+        area_name: std::mem::take(&mut h.area_name),
+        trade_mode: std::mem::take(&mut h.trade_mode),
+        traf_mode: std::mem::take(&mut h.traf_mode),
+        traf_no: std::mem::take(&mut h.traf_no),
+        voyage_no: std::mem::take(&mut h.voyage_no),
+        bill_no: std::mem::take(&mut h.bill_no),
+        loct_no: std::mem::take(&mut h.loct_no),
+        license_no: std::mem::take(&mut h.license_no),
+        country: std::mem::take(&mut h.country),
         freight: c.dec("freight", &h.freight),
         insured_fee: c.dec("insuredFee", &h.insured_fee),
-        currency: h.currency.clone(),
-        wrap_type: h.wrap_type.clone(),
+        currency: std::mem::take(&mut h.currency),
+        wrap_type: std::mem::take(&mut h.wrap_type),
         pack_no: c.int("packNo", &h.pack_no),
         gross_weight: c.dec("grossWeight", &h.gross_weight),
         net_weight: c.dec("netWeight", &h.net_weight),
-        note: h.note.clone(),
+        note: std::mem::take(&mut h.note),
         lines: Vec::with_capacity(node.inventory_list.len()),
     };
-    for (i, l) in node.inventory_list.iter().enumerate() {
+    for (i, l) in node.inventory_list.iter_mut().enumerate() {
         c.at(format!(
             "{root}/Inventory[{}]/InventoryList[{}]",
             index + 1,
@@ -372,36 +373,36 @@ fn inventory(c: &mut Conv, root: &str, index: usize, node: &wire::Inventory) -> 
         ));
         inv.lines.push(InventoryLine {
             gnum: c.int("gnum", &l.gnum),
-            item_record_no: l.item_record_no.clone(),
-            item_no: l.item_no.clone(),
-            item_name: l.item_name.clone(),
-            gcode: l.gcode.clone(),
-            gname: l.gname.clone(),
-            gmodel: l.gmodel.clone(),
-            bar_code: l.bar_code.clone(),
-            country: l.country.clone(),
-            trade_country: l.trade_country.clone(),
-            currency: l.currency.clone(),
+            item_record_no: std::mem::take(&mut l.item_record_no),
+            item_no: std::mem::take(&mut l.item_no),
+            item_name: std::mem::take(&mut l.item_name),
+            gcode: std::mem::take(&mut l.gcode),
+            gname: std::mem::take(&mut l.gname),
+            gmodel: std::mem::take(&mut l.gmodel),
+            bar_code: std::mem::take(&mut l.bar_code),
+            country: std::mem::take(&mut l.country),
+            trade_country: std::mem::take(&mut l.trade_country),
+            currency: std::mem::take(&mut l.currency),
             qty: c.dec("qty", &l.qty),
-            unit: l.unit.clone(),
+            unit: std::mem::take(&mut l.unit),
             qty1: c.dec("qty1", &l.qty1),
-            unit1: l.unit1.clone(),
+            unit1: std::mem::take(&mut l.unit1),
             qty2: c.opt_dec("qty2", &l.qty2),
-            unit2: l.unit2.clone().filter(|u| !u.trim().is_empty()),
+            unit2: std::mem::take(&mut l.unit2).filter(|u| !u.trim().is_empty()),
             price: c.dec("price", &l.price),
             total_price: c.dec("totalPrice", &l.total_price),
-            note: l.note.clone(),
+            note: std::mem::take(&mut l.note),
         });
     }
     inv
 }
 
-fn refund(c: &mut Conv, root: &str, index: usize, node: &wire::InvtRefund) -> Refund {
-    let h = &node.invt_refund_head;
+fn refund(c: &mut Conv, root: &str, index: usize, node: &mut wire::InvtRefund) -> Refund {
+    let h = &mut node.invt_refund_head;
     c.at(format!("{root}/InvtRefund[{}]/InvtRefundHead", index + 1));
     let mut r =
         withdrawal!(Refund, c, h, { lines: Vec::with_capacity(node.invt_refund_list.len()) });
-    for (i, l) in node.invt_refund_list.iter().enumerate() {
+    for (i, l) in node.invt_refund_list.iter_mut().enumerate() {
         c.at(format!(
             "{root}/InvtRefund[{}]/InvtRefundList[{}]",
             index + 1,
@@ -409,11 +410,11 @@ fn refund(c: &mut Conv, root: &str, index: usize, node: &wire::InvtRefund) -> Re
         ));
         r.lines.push(RefundLine {
             gnum: c.int("gnum", &l.gnum),
-            gcode: l.gcode.clone(),
-            gname: l.gname.clone(),
+            gcode: std::mem::take(&mut l.gcode),
+            gname: std::mem::take(&mut l.gname),
             qty: c.dec("qty", &l.qty),
-            unit: l.unit.clone(),
-            note: l.note.clone(),
+            unit: std::mem::take(&mut l.unit),
+            note: std::mem::take(&mut l.note),
         });
     }
     r
