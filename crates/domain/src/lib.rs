@@ -7,11 +7,15 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod clearance;
+pub mod credit;
 pub mod limits;
 pub mod money;
+pub mod negative;
 pub mod personal;
 pub mod registry;
+pub mod risk;
 pub mod settings;
+pub mod subject;
 pub mod tariff;
 pub mod tax;
 pub mod time;
