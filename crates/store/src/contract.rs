@@ -148,6 +148,56 @@ pub struct CredentialRow {
     pub revoked_at_ms: Option<i64>,
 }
 
+/// One supervision record of the credit and risk system: a credit record (信用档案), a risk alert
+/// (风险预警), an inspection task (查验任务), a negative-list entry (负面清单), a recall (召回) or a
+/// goods-control entry (商品管控) … The body is the domain's JSON, kept opaque; the store indexes
+/// kind, key, party and status so that regulators' queues and enterprises' self-service views are
+/// single index range queries, without the store knowing any of those types.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRow {
+    /// `credit`, `alert`, `inspection`, `listing`, `recall`, `control` … (the server names them).
+    pub kind: String,
+    /// Unique within the kind; listings sort by key (bytewise), so keys are chosen to sort
+    /// meaningfully (e.g. a zero-padded sequence or a date prefix).
+    pub key: String,
+    /// The enterprise the record concerns (self-service views filter on it); `None` for persons
+    /// (who appear only by keyed hash, inside the body) or zone-wide records.
+    pub party: Option<String>,
+    /// e.g. `open`, `assessed`, `AAA`, `active` — what queues filter on.
+    pub status: String,
+    pub updated_at_ms: i64,
+    /// The domain's JSON, returned byte for byte as written.
+    pub body: String,
+}
+
+/// A listing of [`RecordRow`]s of one kind: ordered by key, after a cursor, optionally narrowed
+/// to one party and/or one status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordQuery<'a> {
+    pub kind: &'a str,
+    /// Only records of this enterprise.
+    pub party: Option<&'a str>,
+    /// Only records in this status.
+    pub status: Option<&'a str>,
+    /// Key cursor: only keys strictly after it (the last key of the previous page).
+    pub after: Option<&'a str>,
+    /// At most this many rows.
+    pub limit: usize,
+}
+
+impl<'a> RecordQuery<'a> {
+    /// Every record of `kind`, first `limit` by key; narrow it with the public fields.
+    pub fn new(kind: &'a str, limit: usize) -> Self {
+        RecordQuery {
+            kind,
+            party: None,
+            status: None,
+            after: None,
+            limit,
+        }
+    }
+}
+
 /// Everything one group commit writes, in one transaction.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Batch {
@@ -161,6 +211,8 @@ pub struct Batch {
     pub receipts: Vec<ReceiptRow>,
     pub tax_bills: Vec<TaxBillRow>,
     pub enterprises: Vec<EnterpriseRow>,
+    /// Supervision records, upserted by (kind, key).
+    pub records: Vec<RecordRow>,
 }
 
 /// Where the store stands.
@@ -182,8 +234,8 @@ pub trait Store: Send + Sync + 'static {
     fn positions(&self) -> Result<Positions>;
     /// Write the batch atomically and durably (fsync / synchronous commit) before returning.
     /// Rows are upserts by their natural key (state: namespace+key, declaration: id,
-    /// quota: buyer_key+year, tax bill: invt_no, enterprise: code); receipts and journal
-    /// entries are inserts (a duplicate seq is an error).
+    /// quota: buyer_key+year, tax bill: invt_no, enterprise: code, record: kind+key); receipts
+    /// and journal entries are inserts (a duplicate seq is an error).
     fn commit(&self, batch: &Batch) -> Result<()>;
     /// Journal entries with seq > `after`, in order, at most `limit`.
     fn journal_after(&self, after: i64, limit: usize) -> Result<Vec<JournalRecord>>;
@@ -217,6 +269,13 @@ pub trait Store: Send + Sync + 'static {
     fn tax_bills(&self, party: Option<&str>, limit: usize) -> Result<Vec<TaxBillRow>>;
     fn enterprises(&self) -> Result<Vec<EnterpriseRow>>;
     fn enterprise(&self, code: &str) -> Result<Option<EnterpriseRow>>;
+
+    fn record(&self, kind: &str, key: &str) -> Result<Option<RecordRow>>;
+    /// Records of one kind ordered by key, key > after, optionally filtered by party and/or
+    /// status, at most limit.
+    fn records(&self, query: &RecordQuery<'_>) -> Result<Vec<RecordRow>>;
+    /// How many records of a kind (optionally in one status) — for dashboards and queue sizes.
+    fn count_records(&self, kind: &str, status: Option<&str>) -> Result<i64>;
 
     fn put_credential(&self, credential: &CredentialRow) -> Result<()>;
     fn credential_by_hash(&self, token_hash: &str) -> Result<Option<CredentialRow>>;

@@ -4,7 +4,7 @@
 
 use sha2::{Digest as _, Sha256};
 
-use crate::{DeclarationRow, EnterpriseRow, QuotaRow, ReceiptRow, StateRow, TaxBillRow};
+use crate::{DeclarationRow, EnterpriseRow, QuotaRow, ReceiptRow, RecordRow, StateRow, TaxBillRow};
 
 /// Every value is tagged and length-prefixed, so no two different row sets encode alike.
 pub(crate) struct Canonical {
@@ -143,6 +143,16 @@ impl Canonical {
         self.opt_text(r.dxp_id.as_deref());
         self.int(r.filed_at_ms);
         self.int(i64::from(r.active));
+    }
+
+    pub(crate) fn record(&mut self, r: &RecordRow) {
+        self.row();
+        self.text(&r.kind);
+        self.text(&r.key);
+        self.opt_text(r.party.as_deref());
+        self.text(&r.status);
+        self.int(r.updated_at_ms);
+        self.text(&r.body);
     }
 
     pub(crate) fn finish(self) -> String {

@@ -23,7 +23,7 @@ use crate::pool::Pool;
 use crate::schema::{self, Column};
 use crate::{
     Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
-    ReceiptRow, Result, StateRow, Store, StoreError, TaxBillRow,
+    ReceiptRow, RecordQuery, RecordRow, Result, StateRow, Store, StoreError, TaxBillRow,
 };
 
 /// Reader clients open at most (queries beyond that wait for one to be free).
@@ -44,6 +44,7 @@ struct Sql {
     upsert_quotas: String,
     upsert_tax_bills: String,
     upsert_enterprises: String,
+    upsert_records: String,
     set_applied: String,
     upsert_credential: String,
     revoke_credential: String,
@@ -64,6 +65,10 @@ struct Sql {
     tax_bills_of: String,
     enterprises: String,
     enterprise: String,
+    record: String,
+    records_pages: [String; 8],
+    count_records: String,
+    count_records_in_status: String,
     credential_by_hash: String,
     credentials_of: String,
     digest_applied: String,
@@ -73,6 +78,7 @@ struct Sql {
     digest_receipts: String,
     digest_tax_bills: String,
     digest_enterprises: String,
+    digest_records: String,
 }
 
 impl Sql {
@@ -83,6 +89,7 @@ impl Sql {
         let sel_tax = select("tax_bills", TAX_BILLS);
         let sel_ent = select("enterprises", ENTERPRISES);
         let sel_cred = select("credentials", CREDENTIALS);
+        let sel_rec = select("records", RECORDS);
         let cred_cols = names(CREDENTIALS);
         Sql {
             copy_journal: postgres_copy("journal", JOURNAL),
@@ -96,6 +103,7 @@ impl Sql {
             upsert_quotas: postgres_upsert("quotas", QUOTAS, &["buyer_key", "year"]),
             upsert_tax_bills: postgres_upsert("tax_bills", TAX_BILLS, &["invt_no"]),
             upsert_enterprises: postgres_upsert("enterprises", ENTERPRISES, &["code"]),
+            upsert_records: postgres_upsert("records", RECORDS, &["kind", "key"]),
             set_applied: "UPDATE store_position SET applied = $1 WHERE id = 1".into(),
             upsert_credential: format!(
                 "INSERT INTO credentials ({cred_cols}) VALUES ($1, $2, $3, $4, $5) \
@@ -134,6 +142,11 @@ impl Sql {
             tax_bills_of: tax_bills_of_party("$1", "$2"),
             enterprises: format!("{sel_ent} ORDER BY code"),
             enterprise: format!("{sel_ent} WHERE code = $1"),
+            record: format!("{sel_rec} WHERE kind = $1 AND key = $2"),
+            records_pages: records_pages('$'),
+            count_records: "SELECT COUNT(*) FROM records WHERE kind = $1".into(),
+            count_records_in_status: "SELECT COUNT(*) FROM records WHERE kind = $1 AND status = $2"
+                .into(),
             credential_by_hash: format!("{sel_cred} WHERE token_hash = $1"),
             credentials_of: format!("{sel_cred} WHERE subject = $1 ORDER BY created_at_ms, key_id"),
             digest_applied: "SELECT COALESCE((SELECT applied FROM store_position WHERE id = 1), 0)"
@@ -144,6 +157,7 @@ impl Sql {
             digest_receipts: format!("{sel_rcpt} ORDER BY seq"),
             digest_tax_bills: format!("{sel_tax} ORDER BY invt_no"),
             digest_enterprises: format!("{sel_ent} ORDER BY code"),
+            digest_records: format!("{sel_rec} ORDER BY kind, key"),
         }
     }
 }
@@ -423,11 +437,14 @@ struct WriteStatements {
     upsert_quotas: Statement,
     upsert_tax_bills: Statement,
     upsert_enterprises: Statement,
+    /// Prepared only by a batch that has records, so that a store which never writes any (and
+    /// every commit without them) pays nothing for the table.
+    upsert_records: Option<Statement>,
     set_applied: Statement,
 }
 
 impl WriteStatements {
-    fn prepare(c: &mut PgConn, sql: &Sql) -> PgResult<Self> {
+    fn prepare(c: &mut PgConn, sql: &Sql, batch: &Batch) -> PgResult<Self> {
         Ok(WriteStatements {
             copy_journal: c.statement(&sql.copy_journal)?,
             copy_receipts: c.statement(&sql.copy_receipts)?,
@@ -437,6 +454,11 @@ impl WriteStatements {
             upsert_quotas: c.statement(&sql.upsert_quotas)?,
             upsert_tax_bills: c.statement(&sql.upsert_tax_bills)?,
             upsert_enterprises: c.statement(&sql.upsert_enterprises)?,
+            upsert_records: if batch.records.is_empty() {
+                None
+            } else {
+                Some(c.statement(&sql.upsert_records)?)
+            },
             set_applied: c.statement(&sql.set_applied)?,
         })
     }
@@ -573,6 +595,21 @@ fn write_batch(tx: &mut Transaction<'_>, sql: &WriteStatements, batch: &Batch) -
         )?;
     }
 
+    if let Some(upsert) = &sql.upsert_records {
+        let r = last_by_key(&batch.records, |r| (r.kind.as_str(), r.key.as_str()));
+        tx.execute(
+            upsert,
+            &[
+                &column(&r, |r| r.kind.as_str()),
+                &column(&r, |r| r.key.as_str()),
+                &column(&r, |r| r.party.as_deref()),
+                &column(&r, |r| r.status.as_str()),
+                &column(&r, |r| r.updated_at_ms),
+                &column(&r, |r| r.body.as_str()),
+            ],
+        )?;
+    }
+
     tx.execute(&sql.set_applied, &[&batch.applied])?;
     Ok(())
 }
@@ -672,6 +709,17 @@ fn enterprise_from(r: &Row) -> PgResult<EnterpriseRow> {
     })
 }
 
+fn record_from(r: &Row) -> PgResult<RecordRow> {
+    Ok(RecordRow {
+        kind: r.try_get(0)?,
+        key: r.try_get(1)?,
+        party: r.try_get(2)?,
+        status: r.try_get(3)?,
+        updated_at_ms: r.try_get(4)?,
+        body: r.try_get(5)?,
+    })
+}
+
 fn credential_from(r: &Row) -> PgResult<CredentialRow> {
     Ok(CredentialRow {
         key_id: r.try_get(0)?,
@@ -716,7 +764,7 @@ impl Store for PostgresStore {
 
     fn commit(&self, batch: &Batch) -> Result<()> {
         self.write(|c| {
-            let statements = WriteStatements::prepare(c, &self.sql)?;
+            let statements = WriteStatements::prepare(c, &self.sql, batch)?;
             let mut tx = c.client.transaction()?;
             write_batch(&mut tx, &statements, batch)?;
             tx.commit()
@@ -823,6 +871,43 @@ impl Store for PostgresStore {
         self.query_opt(&self.sql.enterprise, &[&code], enterprise_from)
     }
 
+    fn record(&self, kind: &str, key: &str) -> Result<Option<RecordRow>> {
+        self.query_opt(&self.sql.record, &[&kind, &key], record_from)
+    }
+
+    fn records(&self, q: &RecordQuery<'_>) -> Result<Vec<RecordRow>> {
+        let n = limit(q.limit);
+        let cursor = q.after.unwrap_or("");
+        let mut bound: Vec<&(dyn ToSql + Sync)> = vec![&q.kind, &cursor];
+        if let Some(p) = &q.party {
+            bound.push(p);
+        }
+        if let Some(st) = &q.status {
+            bound.push(st);
+        }
+        bound.push(&n);
+        let i =
+            schema::records_page_index(q.party.is_some(), q.status.is_some(), q.after.is_some());
+        self.query_rows(&self.sql.records_pages[i], &bound, record_from)
+    }
+
+    fn count_records(&self, kind: &str, status: Option<&str>) -> Result<i64> {
+        let sql = &self.sql;
+        self.read(|c| {
+            let row = match status {
+                None => {
+                    let st = c.statement(&sql.count_records)?;
+                    c.client.query_one(&st, &[&kind])?
+                }
+                Some(status) => {
+                    let st = c.statement(&sql.count_records_in_status)?;
+                    c.client.query_one(&st, &[&kind, &status])?
+                }
+            };
+            row.try_get(0)
+        })
+    }
+
     fn put_credential(&self, cr: &CredentialRow) -> Result<()> {
         let sql = self.sql.upsert_credential.as_str();
         self.write(|c| {
@@ -894,6 +979,8 @@ impl Store for PostgresStore {
             digest_table(&mut tx, &sql.digest_enterprises, enterprise_from, |r| {
                 d.enterprise(r)
             })?;
+            d.table("records");
+            digest_table(&mut tx, &sql.digest_records, record_from, |r| d.record(r))?;
             tx.commit()?;
             Ok(d.finish())
         })

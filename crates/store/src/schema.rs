@@ -99,6 +99,15 @@ pub(crate) const CREDENTIALS: &[Column] = &[
     ("revoked_at_ms", "int8"),
 ];
 
+pub(crate) const RECORDS: &[Column] = &[
+    ("kind", "text"),
+    ("key", "text"),
+    ("party", "text"),
+    ("status", "text"),
+    ("updated_at_ms", "int8"),
+    ("body", "text"),
+];
+
 /// Tables that `reset_projections` empties (everything but the journal and the credentials).
 pub(crate) const PROJECTION_TABLES: &[&str] = &[
     "state",
@@ -107,6 +116,7 @@ pub(crate) const PROJECTION_TABLES: &[&str] = &[
     "receipts",
     "tax_bills",
     "enterprises",
+    "records",
 ];
 
 /// `a, b, c`
@@ -220,4 +230,61 @@ pub(crate) fn tax_bills_of_party(p1: &str, p2: &str) -> String {
         "{} WHERE invt_no IN ({branches}) ORDER BY invt_no LIMIT {p2}",
         select("tax_bills", TAX_BILLS)
     )
+}
+
+/// The eight shapes of a record listing, indexed by [`records_page_index`]: kind and key range,
+/// plus `party = …` and/or `status = …`, each served by one index range of `(kind, party, key)`
+/// or `(kind, status, key)`. `>=` from the start (cursor bound to the empty string), `>` after a
+/// cursor. Parameters in order: kind, cursor, then party and status when filtered, then limit;
+/// `mark` is the placeholder prefix (`?` for SQLite, `$` for PostgreSQL).
+pub(crate) fn records_pages(mark: char) -> [String; 8] {
+    std::array::from_fn(|i| {
+        let (by_party, by_status, after) = (i & 1 != 0, i & 2 != 0, i & 4 != 0);
+        let mut n = 2;
+        let mut next = || {
+            n += 1;
+            format!("{mark}{n}")
+        };
+        let mut filter = String::new();
+        if by_party {
+            filter.push_str(&format!(" AND party = {}", next()));
+        }
+        if by_status {
+            filter.push_str(&format!(" AND status = {}", next()));
+        }
+        let op = if after { ">" } else { ">=" };
+        format!(
+            "{} WHERE kind = {mark}1 AND key {op} {mark}2{filter} ORDER BY key LIMIT {}",
+            select("records", RECORDS),
+            next()
+        )
+    })
+}
+
+/// Which of [`records_pages`] serves a query.
+pub(crate) fn records_page_index(by_party: bool, by_status: bool, after: bool) -> usize {
+    usize::from(by_party) | usize::from(by_status) << 1 | usize::from(after) << 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_pages_number_their_placeholders_in_order() {
+        let pages = records_pages('$');
+        assert_eq!(
+            pages[records_page_index(true, true, true)],
+            "SELECT kind, key, party, status, updated_at_ms, body FROM records \
+             WHERE kind = $1 AND key > $2 AND party = $3 AND status = $4 ORDER BY key LIMIT $5"
+        );
+        assert!(
+            pages[records_page_index(false, true, false)]
+                .ends_with("key >= $2 AND status = $3 ORDER BY key LIMIT $4")
+        );
+        assert!(
+            pages[records_page_index(false, false, false)]
+                .ends_with("key >= $2 ORDER BY key LIMIT $3")
+        );
+    }
 }

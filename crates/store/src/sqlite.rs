@@ -17,7 +17,7 @@ use crate::pool::Pool;
 use crate::schema;
 use crate::{
     Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
-    ReceiptRow, Result, StateRow, Store, StoreError, TaxBillRow,
+    ReceiptRow, RecordQuery, RecordRow, Result, StateRow, Store, StoreError, TaxBillRow,
 };
 
 /// Reader connections open at most (queries beyond that wait for one to be free).
@@ -35,6 +35,7 @@ struct Sql {
     insert_receipt: String,
     upsert_tax_bill: String,
     upsert_enterprise: String,
+    upsert_record: String,
     upsert_credential: String,
     journal_after: String,
     load_state: String,
@@ -52,6 +53,10 @@ struct Sql {
     tax_bills_of: String,
     enterprises: String,
     enterprise: String,
+    record: String,
+    records_pages: [String; 8],
+    count_records: String,
+    count_records_in_status: String,
     credential_by_hash: String,
     credentials_of: String,
     digest_state: String,
@@ -60,6 +65,7 @@ struct Sql {
     digest_receipts: String,
     digest_tax_bills: String,
     digest_enterprises: String,
+    digest_records: String,
 }
 
 impl Sql {
@@ -70,6 +76,7 @@ impl Sql {
         let sel_tax = select("tax_bills", TAX_BILLS);
         let sel_ent = select("enterprises", ENTERPRISES);
         let sel_cred = select("credentials", CREDENTIALS);
+        let sel_rec = select("records", RECORDS);
         Sql {
             insert_journal: sqlite_insert("journal", JOURNAL),
             upsert_state: sqlite_upsert("state", STATE, &["namespace", "key"]),
@@ -78,6 +85,7 @@ impl Sql {
             insert_receipt: sqlite_insert("receipts", RECEIPTS),
             upsert_tax_bill: sqlite_upsert("tax_bills", TAX_BILLS, &["invt_no"]),
             upsert_enterprise: sqlite_upsert("enterprises", ENTERPRISES, &["code"]),
+            upsert_record: sqlite_upsert("records", RECORDS, &["kind", "key"]),
             upsert_credential: sqlite_upsert("credentials", CREDENTIALS, &["key_id"]),
             journal_after: format!(
                 "{} WHERE seq > ?1 ORDER BY seq LIMIT ?2",
@@ -103,6 +111,11 @@ impl Sql {
             tax_bills_of: tax_bills_of_party("?1", "?2"),
             enterprises: format!("{sel_ent} ORDER BY code"),
             enterprise: format!("{sel_ent} WHERE code = ?1"),
+            record: format!("{sel_rec} WHERE kind = ?1 AND key = ?2"),
+            records_pages: records_pages('?'),
+            count_records: "SELECT COUNT(*) FROM records WHERE kind = ?1".into(),
+            count_records_in_status: "SELECT COUNT(*) FROM records WHERE kind = ?1 AND status = ?2"
+                .into(),
             credential_by_hash: format!("{sel_cred} WHERE token_hash = ?1"),
             credentials_of: format!("{sel_cred} WHERE subject = ?1 ORDER BY created_at_ms, key_id"),
             digest_state: format!("{} ORDER BY namespace, key", select("state", STATE)),
@@ -111,6 +124,7 @@ impl Sql {
             digest_receipts: format!("{sel_rcpt} ORDER BY seq"),
             digest_tax_bills: format!("{sel_tax} ORDER BY invt_no"),
             digest_enterprises: format!("{sel_ent} ORDER BY code"),
+            digest_records: format!("{sel_rec} ORDER BY kind, key"),
         }
     }
 }
@@ -360,6 +374,17 @@ fn enterprise_from(r: &Row<'_>) -> rusqlite::Result<EnterpriseRow> {
     })
 }
 
+fn record_from(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
+    Ok(RecordRow {
+        kind: r.get(0)?,
+        key: r.get(1)?,
+        party: r.get(2)?,
+        status: r.get(3)?,
+        updated_at_ms: r.get(4)?,
+        body: r.get(5)?,
+    })
+}
+
 fn credential_from(r: &Row<'_>) -> rusqlite::Result<CredentialRow> {
     Ok(CredentialRow {
         key_id: r.get(0)?,
@@ -517,6 +542,19 @@ impl Store for SqliteStore {
                     ])?;
                 }
             }
+            if !batch.records.is_empty() {
+                let mut stmt = tx.prepare_cached(&sql.upsert_record)?;
+                for r in &batch.records {
+                    stmt.execute(params![
+                        r.kind,
+                        r.key,
+                        r.party,
+                        r.status,
+                        r.updated_at_ms,
+                        r.body
+                    ])?;
+                }
+            }
             tx.prepare_cached("UPDATE store_position SET applied = ?1 WHERE id = 1")?
                 .execute([batch.applied])?;
             tx.commit()
@@ -623,6 +661,38 @@ impl Store for SqliteStore {
         self.query_opt(&self.sql.enterprise, [code], enterprise_from)
     }
 
+    fn record(&self, kind: &str, key: &str) -> Result<Option<RecordRow>> {
+        self.query_opt(&self.sql.record, params![kind, key], record_from)
+    }
+
+    fn records(&self, q: &RecordQuery<'_>) -> Result<Vec<RecordRow>> {
+        let n = limit(q.limit);
+        let cursor = q.after.unwrap_or("");
+        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&q.kind, &cursor];
+        if let Some(p) = &q.party {
+            bound.push(p);
+        }
+        if let Some(st) = &q.status {
+            bound.push(st);
+        }
+        bound.push(&n);
+        let i =
+            schema::records_page_index(q.party.is_some(), q.status.is_some(), q.after.is_some());
+        self.query_rows(&self.sql.records_pages[i], &bound[..], record_from)
+    }
+
+    fn count_records(&self, kind: &str, status: Option<&str>) -> Result<i64> {
+        let sql = &self.sql;
+        self.read(|conn| match status {
+            None => conn
+                .prepare_cached(&sql.count_records)?
+                .query_row([kind], |r| r.get(0)),
+            Some(st) => conn
+                .prepare_cached(&sql.count_records_in_status)?
+                .query_row([kind, st], |r| r.get(0)),
+        })
+    }
+
     fn put_credential(&self, c: &CredentialRow) -> Result<()> {
         let sql = &self.sql.upsert_credential;
         self.write(|conn| {
@@ -685,6 +755,8 @@ impl Store for SqliteStore {
             digest_table(&tx, &sql.digest_enterprises, enterprise_from, |r| {
                 c.enterprise(r)
             })?;
+            c.table("records");
+            digest_table(&tx, &sql.digest_records, record_from, |r| c.record(r))?;
             tx.commit()?;
             Ok(c.finish())
         })

@@ -31,6 +31,10 @@ fn a_committed_batch_reads_back_row_for_row() {
         assert_eq!(s.tax_bill("INVT1").unwrap(), Some(b.tax_bills[0].clone()));
         assert_eq!(s.enterprise("E1").unwrap(), Some(b.enterprises[0].clone()));
         assert_eq!(s.enterprises().unwrap(), b.enterprises);
+        assert_eq!(
+            s.record("credit", "E1").unwrap(),
+            Some(b.records[0].clone())
+        );
         assert_eq!(s.declaration("nope").unwrap(), None);
         assert_eq!(s.tax_bill("nope").unwrap(), None);
         assert_eq!(s.enterprise("nope").unwrap(), None);
@@ -451,6 +455,12 @@ fn reset_projections_keeps_journal_and_credentials() {
         assert_eq!(s.receipts_after(None, 0, 10).unwrap(), vec![]);
         assert_eq!(s.tax_bills(None, 10).unwrap(), vec![]);
         assert_eq!(s.enterprises().unwrap(), vec![]);
+        assert_eq!(s.record("credit", "E1").unwrap(), None);
+        assert_eq!(
+            s.records(&store::RecordQuery::new("credit", 10)).unwrap(),
+            vec![]
+        );
+        assert_eq!(s.count_records("credit", None).unwrap(), 0);
         assert_eq!(s.projection_digest().unwrap(), empty_digest);
 
         // Replaying the same projections gives back the same digest.
@@ -511,6 +521,21 @@ fn the_digest_sees_every_table_and_ignores_journal_and_credentials() {
         changes.push(Batch {
             applied: 1,
             enterprises: vec![enterprise("E1", true)],
+            ..Batch::default()
+        });
+        changes.push(Batch {
+            applied: 1,
+            records: vec![record("credit", "E1", Some("E1"), "BBB")],
+            ..Batch::default()
+        });
+        changes.push(Batch {
+            applied: 1,
+            records: vec![record("alert", "E1", Some("E1"), "BBB")],
+            ..Batch::default()
+        });
+        changes.push(Batch {
+            applied: 1,
+            records: vec![record("alert", "E1", None, "BBB")],
             ..Batch::default()
         });
         changes.push(Batch {
@@ -587,6 +612,8 @@ fn identical_batches_give_identical_digests_on_sqlite_and_postgres() {
         extra.quotas.push(quota(id, 2026, 7));
         extra.enterprises.push(enterprise(id, true));
         extra.tax_bills.push(tax_bill(id, "S", "A"));
+        extra.records.push(record("alert", id, Some(id), "open"));
+        extra.records.push(record(id, "k", None, id));
     }
     extra.state.push(state("decl", "D0003", None));
     batches.push(extra);
@@ -602,6 +629,33 @@ fn identical_batches_give_identical_digests_on_sqlite_and_postgres() {
     assert_eq!(
         lite.declarations(None, Some("B"), 100).unwrap(),
         pg.declarations(None, Some("B"), 100).unwrap()
+    );
+    let alerts = store::RecordQuery {
+        after: Some("B"),
+        ..store::RecordQuery::new("alert", 100)
+    };
+    assert_eq!(lite.records(&alerts).unwrap(), pg.records(&alerts).unwrap());
+
+    // A record that differs in its body alone shows, and writing it back heals.
+    let original = record("alert", "中", Some("中"), "open");
+    let mut changed = original.clone();
+    changed.body.push(' ');
+    for (r, same) in [(changed, false), (original, true)] {
+        lite.commit(&Batch {
+            applied: 20,
+            records: vec![r],
+            ..Batch::default()
+        })
+        .unwrap();
+        let (a, b) = (
+            lite.projection_digest().unwrap(),
+            pg.projection_digest().unwrap(),
+        );
+        assert_eq!(a == b, same);
+    }
+    assert_eq!(
+        lite.projection_digest().unwrap(),
+        pg.projection_digest().unwrap()
     );
 
     // And a one-fen difference on one side shows.

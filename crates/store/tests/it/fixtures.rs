@@ -2,7 +2,7 @@
 
 use store::{
     Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, QuotaRow, ReceiptRow,
-    StateRow, TaxBillRow,
+    RecordRow, StateRow, TaxBillRow,
 };
 
 pub fn journal(seq: i64) -> JournalRecord {
@@ -118,6 +118,22 @@ pub fn credential(key_id: &str, subject: &str, token_hash: &str, at: i64) -> Cre
     }
 }
 
+/// A supervision record whose body names its kind, key and status (JSON, with a CJK term and a
+/// keyed hash standing in for a person, as the domain writes them).
+pub fn record(kind: &str, key: &str, party: Option<&str>, status: &str) -> RecordRow {
+    RecordRow {
+        kind: kind.into(),
+        key: key.into(),
+        party: party.map(Into::into),
+        status: status.into(),
+        updated_at_ms: 1_767_225_600_000,
+        body: format!(
+            "{{\"kind\":\"{kind}\",\"key\":\"{key}\",\"status\":\"{status}\",\
+             \"note\":\"信用档案\",\"buyer\":\"bk-0001\"}}"
+        ),
+    }
+}
+
 /// A batch with one row of every kind, applying journal entry `seq`.
 pub fn full_batch(seq: i64) -> Batch {
     let id = format!("D{seq:04}");
@@ -134,5 +150,11 @@ pub fn full_batch(seq: i64) -> Batch {
             "AGENT",
         )],
         enterprises: vec![enterprise(&format!("E{seq}"), seq % 2 == 0)],
+        records: vec![record(
+            "credit",
+            &format!("E{seq}"),
+            Some(&format!("E{seq}")),
+            "A",
+        )],
     }
 }

@@ -6,5 +6,6 @@
 mod backends;
 mod conformance;
 mod fixtures;
+mod records;
 mod sqlite_only;
 mod throughput;
