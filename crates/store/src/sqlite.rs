@@ -762,3 +762,43 @@ impl Store for SqliteStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data directory from before the supervision records gains their table at the next start
+    /// and keeps its journal.
+    #[test]
+    fn a_store_from_before_records_is_migrated_on_open() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}"));
+        let path = dir.path().join("old.db");
+        {
+            let mut old = Connection::open(&path).unwrap_or_else(|e| unreachable!("{e}"));
+            migrate(&mut old, &migrations::SQLITE[..1]).unwrap_or_else(|e| unreachable!("{e}"));
+            old.execute(
+                "INSERT INTO journal VALUES (1, 0, 'admin', 'FILING', 'g', x'00')",
+                [],
+            )
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        }
+        let store = SqliteStore::open(&path).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(store.positions().map(|p| p.journal).ok(), Some(1));
+        let row = RecordRow {
+            kind: "listing".into(),
+            key: "L1".into(),
+            party: Some("3301960ENT".into()),
+            status: "active".into(),
+            updated_at_ms: 1,
+            body: "{}".into(),
+        };
+        store
+            .commit(&Batch {
+                applied: 1,
+                records: vec![row.clone()],
+                ..Batch::default()
+            })
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(store.record("listing", "L1").ok(), Some(Some(row)));
+    }
+}

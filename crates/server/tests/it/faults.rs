@@ -9,7 +9,7 @@ use server::intake;
 use server::pipeline::{Job, Pipeline, PipelineConfig};
 use store::{
     Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
-    ReceiptRow, Result, StateRow, Store, StoreError, TaxBillRow,
+    ReceiptRow, RecordQuery, RecordRow, Result, StateRow, Store, StoreError, TaxBillRow,
 };
 use traffic::{Case, Generator, Mix};
 
@@ -79,6 +79,15 @@ impl Store for Flaky {
     }
     fn enterprise(&self, code: &str) -> Result<Option<EnterpriseRow>> {
         self.inner.enterprise(code)
+    }
+    fn record(&self, kind: &str, key: &str) -> Result<Option<RecordRow>> {
+        self.inner.record(kind, key)
+    }
+    fn records(&self, query: &RecordQuery<'_>) -> Result<Vec<RecordRow>> {
+        self.inner.records(query)
+    }
+    fn count_records(&self, kind: &str, status: Option<&str>) -> Result<i64> {
+        self.inner.count_records(kind, status)
     }
     fn put_credential(&self, credential: &CredentialRow) -> Result<()> {
         self.inner.put_credential(credential)
