@@ -365,6 +365,7 @@ fn over_annual_limit_sends_the_buyers_earlier_declarations_first() {
             let sub = DeclarationSet {
                 index: s.index,
                 case: s.case,
+                scheme: None,
                 buyer: s.buyer.clone(),
                 messages: group.to_vec(),
             };
