@@ -17,7 +17,9 @@ mod rng;
 mod xml;
 
 pub use catalogue::{off_list_hs_codes, positive_list_hs_codes};
-pub use generator::{Case, DeclarationSet, GeneratedMessage, Generator, Mix, Scheme, hs_price_ranges};
+pub use generator::{
+    Case, DeclarationSet, GeneratedMessage, Generator, Mix, Scheme, hs_price_ranges,
+};
 pub use people::{Buyer, id_check_char, id_number_is_valid};
 pub use registry::{
     DemoEnterprise, UNDERVALUING_SELLER_CODE, UNFILED_EBC_CODE, csv_field, demo_registry,

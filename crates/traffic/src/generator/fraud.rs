@@ -5,10 +5,14 @@
 //!
 //! Every figure below is a setting of the demo traffic [U], chosen against the risk engine's
 //! default thresholds (counts include the declaration evaluated):
-//! R4 ≥ 3 declarations in 24 h per buyer or address, each < CNY 5 000 dutiable, together
-//! > 5 000; R5 ≥ 6 in 24 h per buyer, payer or phone, ≥ 8 per address; R6 ≥ 4 buyers at one
-//! address (or 4 addresses of one buyer) in 30 days; R7 unit price < 50 % of the HS code's
-//! reference price; R8 payTime > inventory appTime + 10 min; R11 line qty > 20.
+//!
+//! - R4: at least 3 declarations in 24 h per buyer or per address, each under CNY 5 000
+//!   dutiable, together over 5 000;
+//! - R5: at least 6 in 24 h per buyer, payer or phone, at least 8 per address;
+//! - R6: at least 4 buyers at one address (or 4 addresses of one buyer) in 30 days;
+//! - R7: a unit price under 50 % of the HS code's reference price;
+//! - R8: payTime more than 10 min after the inventory appTime;
+//! - R11: a line quantity over 20.
 
 use crate::catalogue::{CATALOGUE, Product};
 use crate::people::Person;
@@ -202,10 +206,9 @@ impl Generator {
             .copied()
             .unwrap_or(&CATALOGUE[CATALOGUE.len() - 1]);
         let qty = self.rng.range(BULK_QTY.0, BULK_QTY.1);
-        let yuan = self.rng.range(
-            product.price_min,
-            product.price_max.min(BULK_MAX_UNIT_YUAN),
-        );
+        let yuan = self
+            .rng
+            .range(product.price_min, product.price_max.min(BULK_MAX_UNIT_YUAN));
         let lines = vec![self.line(product, qty, yuan * 100)];
         let (index, d) = self.scheme_decl(key, person, lines, now_ms);
         vec![self.emit(Scheme::BulkResale, index, &d)]
@@ -355,9 +358,7 @@ impl Generator {
             if lines.iter().any(|l| std::ptr::eq(l.product, p)) {
                 continue;
             }
-            let percent = self
-                .rng
-                .range(UNDERVALUED_PERCENT.0, UNDERVALUED_PERCENT.1);
+            let percent = self.rng.range(UNDERVALUED_PERCENT.0, UNDERVALUED_PERCENT.1);
             let qty = self.rng.range(1, 2);
             let line = self.line(p, qty, p.price_min * percent);
             lines.push(line);

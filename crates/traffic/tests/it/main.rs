@@ -4,6 +4,7 @@
 
 mod cases;
 mod schema;
+mod schemes;
 
 use traffic::{Case, DeclarationSet, GeneratedMessage, Generator, Mix};
 
@@ -92,7 +93,11 @@ fn registry_csv_has_the_documented_shape() {
         3,
         "2 platforms + 1 seller with its own platform"
     );
-    assert_eq!(count("ebc"), 5, "4 sellers + the undervaluing seller of the schemes");
+    assert_eq!(
+        count("ebc"),
+        5,
+        "4 sellers + the undervaluing seller of the schemes"
+    );
     assert_eq!(count("guarantor"), 5);
     assert_eq!(count("payment"), 2);
     assert_eq!(count("logistics"), 2);
