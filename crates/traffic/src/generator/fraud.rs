@@ -3,8 +3,8 @@
 //! demo mixes them into honest traffic so that alerts, grades and a listed enterprise appear
 //! on their own.
 //!
-//! Every figure below is a setting of the demo traffic [U], chosen against the risk engine's
-//! default thresholds (counts include the declaration evaluated):
+//! Every figure below is a setting of the demo traffic \[U\] (chosen here, not sourced), set
+//! against the risk engine's default thresholds (counts include the declaration evaluated):
 //!
 //! - R4: at least 3 declarations in 24 h per buyer or per address, each under CNY 5 000
 //!   dutiable, together over 5 000;
