@@ -5,7 +5,7 @@
 //! each its own message from its own enterprise of the [`demo_registry`], written directly as
 //! CEB XML text valid against the official 2022 import XSD — or broken in exactly the way its
 //! [`Case`] names. All personal data is fictitious (names with 测/样, ID numbers with the
-//! non-existent area prefix 99, phones 1990000xxxx).
+//! non-existent area prefix 99, phones 10xxxxxxxxx that no real line has).
 //!
 //! # Fraud schemes
 //!

@@ -1,7 +1,7 @@
 //! Fictitious buyers. Every identity is derived from a numeric key, so the same key always
 //! yields the same person (a returning buyer is recognisable by the quota engine), and no
 //! generated value can belong to a real person: names carry 测 or 样, ID numbers use the area
-//! prefix 99 (no such region), phones are in the unassigned 1990000xxxx block.
+//! prefix 99 (no such region), phones are 10xxxxxxxxx (no such mobile or landline prefix), one per person.
 
 use std::fmt;
 
@@ -102,8 +102,15 @@ impl Person {
             }
             None => body,
         };
-        let phone = format!("1990000{:04}", (h >> 48) % 10_000);
-        let address = format!("浙江省杭州市测试区样例路{}号", 1 + key % 999);
+        // One phone and one flat per person, as in life: shared ones are what the risk rules
+        // look for. "10" + 9 digits is no Chinese mobile (those start 13–19) nor a landline
+        // (area codes start with 0), so no real number can be hit.
+        let phone = format!("10{:09}", key % 1_000_000_000);
+        let address = format!(
+            "浙江省杭州市测试区样例路{}号{}室",
+            1 + key % 999,
+            1 + (key / 999) % 9999
+        );
         Self {
             name,
             id_number,
