@@ -9,6 +9,10 @@ use crate::registry::{self, DemoEnterprise, ent};
 use crate::rng::{Rng, mix};
 use crate::xml::{BeijingTime, XmlOut, push_u64_padded};
 
+mod fraud;
+
+pub use fraud::{Scheme, hs_price_ranges};
+
 /// One generated CEB message, ready to send as the enterprise `sender`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct GeneratedMessage {
@@ -146,9 +150,13 @@ impl Case {
 /// One declaration (or, for `OverAnnualLimit`, a buyer's run of declarations) and its messages.
 #[derive(Clone, Debug)]
 pub struct DeclarationSet {
-    /// Sequence number of the set within its generator, from 0.
+    /// Sequence number of the set within its generator, from 0. A scheme's sets are numbered
+    /// in their own sequence (their order numbers carry an `S` to tell them apart).
     pub index: u64,
+    /// `Clean` for a scheme's sets: they pass the three-document match and every limit.
     pub case: Case,
+    /// The fraud pattern this declaration belongs to, when [`Generator::scheme`] made it.
+    pub scheme: Option<Scheme>,
     pub buyer: Buyer,
     /// In the order to send them.
     pub messages: Vec<GeneratedMessage>,
@@ -196,6 +204,15 @@ pub struct Generator {
     next_new_buyer: u64,
     next_fresh_buyer: u64,
     product_weight_total: u64,
+    /// The fraud schemes draw from their own stream and number their own declarations and
+    /// people, so injecting them leaves the honest stream byte-identical.
+    scheme_rng: Rng,
+    scheme_index: u64,
+    /// Scheme members' identity keys start here (their ID numbers cannot collide with the
+    /// population's anyway: they are born earlier).
+    scheme_key_base: u64,
+    next_scheme_member: u64,
+    next_scheme_address: u64,
 }
 
 /// A population buyer has room for one more clean parcel while below this (CNY 19 000).
@@ -204,6 +221,8 @@ const CLEAN_GOODS_MAX_FEN: u64 = 490_000;
 /// Buyer identities are drawn from 10 million keys per stream; larger populations are capped.
 const MAX_BUYERS: u32 = 2_000_000;
 const CUSTOMS_CODE: &str = "2991";
+/// Salt of the schemes' random stream and key range.
+const SCHEME_STREAM: u64 = 0x5C4E_3E00_F4A0_D000;
 const FLIGHTS: [&str; 6] = ["CA1043", "MU5080", "CZ3108", "NH929", "UA857", "LH728"];
 
 struct Line {
@@ -287,6 +306,11 @@ impl Generator {
             next_new_buyer: 0,
             next_fresh_buyer: 0,
             product_weight_total: catalogue::total_weight(),
+            scheme_rng: Rng::new(crate::rng::mix(seed ^ SCHEME_STREAM)),
+            scheme_index: 0,
+            scheme_key_base: crate::rng::mix(h ^ SCHEME_STREAM) % 10_000_000,
+            next_scheme_member: 0,
+            next_scheme_address: 0,
         }
     }
 
@@ -409,6 +433,7 @@ impl Generator {
         DeclarationSet {
             index,
             case,
+            scheme: None,
             buyer,
             messages,
         }
@@ -439,6 +464,7 @@ impl Generator {
         DeclarationSet {
             index,
             case: Case::OverAnnualLimit,
+            scheme: None,
             buyer: buyer.unwrap_or_else(|| Person::from_key(key).buyer()),
             messages,
         }
@@ -612,7 +638,20 @@ impl Generator {
         tail.push_str(&self.tag);
         push_u64_padded(&mut tail, index % 10_000_000_000, 10);
         push_u64_padded(&mut tail, sub, 2);
+        self.decl_for(&tail, index, Person::from_key(key), key, lines, now_ms)
+    }
 
+    /// The declaration of `buyer`, its business numbers ending in `tail`; `key` derives the
+    /// buyer's platform registration number and household.
+    fn decl_for(
+        &mut self,
+        tail: &str,
+        index: u64,
+        buyer: Person,
+        key: u64,
+        lines: Vec<Line>,
+        now_ms: i64,
+    ) -> Decl {
         let ebc = ent(*self.rng.pick(&registry::SELLERS).unwrap_or(&2));
         let own_platform = std::ptr::eq(ebc, ent(registry::SELF_PLATFORM_SELLER));
         let ebp = if own_platform && self.rng.below(2) == 0 {
@@ -625,7 +664,6 @@ impl Generator {
         let logi = ent(*self.rng.pick(&registry::LOGISTICS).unwrap_or(&8));
         let agent = ent(*self.rng.pick(&registry::AGENTS).unwrap_or(&10));
 
-        let buyer = Person::from_key(key);
         let consignee = if self.rng.chance(150) {
             let mut other = Person::from_key(key + 2_000_000);
             other.address.clone_from(&buyer.address);

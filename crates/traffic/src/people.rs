@@ -1,7 +1,7 @@
 //! Fictitious buyers. Every identity is derived from a numeric key, so the same key always
 //! yields the same person (a returning buyer is recognisable by the quota engine), and no
 //! generated value can belong to a real person: names carry 测 or 样, ID numbers use the area
-//! prefix 99 (no such region), phones are in the unassigned 1990000xxxx block.
+//! prefix 99 (no such region), phones are 10xxxxxxxxx (no such mobile or landline prefix), one per person.
 
 use std::fmt;
 
@@ -66,12 +66,26 @@ pub(crate) struct Person {
 
 impl Person {
     pub(crate) fn from_key(key: u64) -> Self {
+        Self::derive(key, 1960, 45)
+    }
+
+    /// A member of a fraud scheme (see [`crate::Scheme`]), living at `address`. Born 1935–1959,
+    /// before every population buyer (1960–2004), so a scheme member's ID number can never be
+    /// a population buyer's, whatever the keys.
+    pub(crate) fn scheme_member(key: u64, address: &str) -> Self {
+        let mut p = Self::derive(key, 1935, 25);
+        p.address.clear();
+        p.address.push_str(address);
+        p
+    }
+
+    fn derive(key: u64, first_year: u64, years: u64) -> Self {
         let h = mix(key ^ 0x005E_ED0F_B0E5);
         let mut name = String::with_capacity(9);
         name.push_str(SURNAMES[(h % 20) as usize]);
         name.push(if (h >> 8) & 1 == 0 { '测' } else { '样' });
         name.push_str(GIVEN_SECOND[((h >> 16) % 20) as usize]);
-        let year = 1960 + (h >> 24) % 45;
+        let year = first_year + (h >> 24) % years;
         let month = 1 + (h >> 32) % 12;
         let day = 1 + (h >> 40) % u64::from(days_in_month(year, month));
         let key7 = key % 10_000_000;
@@ -88,8 +102,15 @@ impl Person {
             }
             None => body,
         };
-        let phone = format!("1990000{:04}", (h >> 48) % 10_000);
-        let address = format!("浙江省杭州市测试区样例路{}号", 1 + key % 999);
+        // One phone and one flat per person, as in life: shared ones are what the risk rules
+        // look for. "10" + 9 digits is no Chinese mobile (those start 13–19) nor a landline
+        // (area codes start with 0), so no real number can be hit.
+        let phone = format!("10{:09}", key % 1_000_000_000);
+        let address = format!(
+            "浙江省杭州市测试区样例路{}号{}室",
+            1 + key % 999,
+            1 + (key / 999) % 9999
+        );
         Self {
             name,
             id_number,

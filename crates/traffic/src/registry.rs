@@ -31,7 +31,14 @@ pub(crate) const SELF_PLATFORM_SELLER: usize = 5;
 pub const UNFILED_EBC_CODE: &str = "3301960ZZZ";
 pub(crate) const UNFILED_EBC_NAME: &str = "未备案样例商贸有限公司(测试)";
 
-static REGISTRY: [DemoEnterprise; 12] = [
+/// The seller of the [`crate::Scheme::UndervaluingSeller`] scheme: filed like any other
+/// seller, but never drawn for honest traffic, so every declaration that names it is one of
+/// its undervalued ones.
+pub const UNDERVALUING_SELLER_CODE: &str = "3301960BAZ";
+/// Its index in `REGISTRY`.
+pub(crate) const UNDERVALUING_SELLER: usize = 12;
+
+static REGISTRY: [DemoEnterprise; 13] = [
     DemoEnterprise {
         code: "3301960AAA",
         name: "杭州测试跨境电商平台有限公司(测试)",
@@ -103,6 +110,12 @@ static REGISTRY: [DemoEnterprise; 12] = [
         name: "样例保税仓储报关有限公司(测试)",
         roles: &["agent", "bonded"],
         dxp_id: "DXPENT0000000012",
+    },
+    DemoEnterprise {
+        code: UNDERVALUING_SELLER_CODE,
+        name: "样例低价特卖商贸有限公司(测试)",
+        roles: &["ebc", "guarantor"],
+        dxp_id: "DXPENT0000000013",
     },
 ];
 

@@ -7,14 +7,14 @@ use traffic::{Case, DeclarationSet, GeneratedMessage, Generator, Mix};
 
 use crate::{NOW, fen, fen_of, field, fields, of_type, one, set};
 
-struct Docs<'a> {
-    order: &'a str,
-    payment: &'a str,
-    waybill: &'a str,
-    inventory: &'a str,
+pub(crate) struct Docs<'a> {
+    pub(crate) order: &'a str,
+    pub(crate) payment: &'a str,
+    pub(crate) waybill: &'a str,
+    pub(crate) inventory: &'a str,
 }
 
-fn docs(set: &DeclarationSet) -> Docs<'_> {
+pub(crate) fn docs(set: &DeclarationSet) -> Docs<'_> {
     Docs {
         order: &one(set, "CEB311Message").xml,
         payment: &one(set, "CEB411Message").xml,
@@ -23,18 +23,18 @@ fn docs(set: &DeclarationSet) -> Docs<'_> {
     }
 }
 
-fn f<'a>(xml: &'a str, tag: &str) -> &'a str {
+pub(crate) fn f<'a>(xml: &'a str, tag: &str) -> &'a str {
     field(xml, tag).unwrap_or_else(|| panic!("no <{tag}> in\n{xml}"))
 }
 
 /// Dutiable value of a declaration: goods + freight + insurance, in fen.
-fn dutiable(d: &Docs) -> i64 {
+pub(crate) fn dutiable(d: &Docs) -> i64 {
     fen_of(d.order, "goodsValue") + fen_of(d.order, "freight") + fen_of(d.inventory, "insuredFee")
 }
 
 /// The rules of spec §7 (and the registry, the positive list, the per-order limit) that this
 /// declaration breaks. A clean declaration breaks none.
-fn broken_rules(d: &Docs) -> BTreeSet<&'static str> {
+pub(crate) fn broken_rules(d: &Docs) -> BTreeSet<&'static str> {
     let mut broken = BTreeSet::new();
     let (o, p, w, i) = (d.order, d.payment, d.waybill, d.inventory);
     let goods = fen_of(o, "goodsValue");
@@ -146,7 +146,7 @@ fn rules(list: &[&'static str]) -> BTreeSet<&'static str> {
 }
 
 /// Every message comes from an enterprise entitled to send it, and says so in BaseTransfer.
-fn check_senders(set: &DeclarationSet) {
+pub(crate) fn check_senders(set: &DeclarationSet) {
     for m in &set.messages {
         if !m.expect_valid && !m.xml.contains("</ceb:BaseTransfer>") {
             continue;
@@ -365,6 +365,7 @@ fn over_annual_limit_sends_the_buyers_earlier_declarations_first() {
             let sub = DeclarationSet {
                 index: s.index,
                 case: s.case,
+                scheme: None,
                 buyer: s.buyer.clone(),
                 messages: group.to_vec(),
             };

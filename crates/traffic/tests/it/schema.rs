@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use traffic::{Case, Generator, Mix};
+use traffic::{Case, Generator, Mix, Scheme};
 
 use crate::{NOW, set};
 
@@ -119,6 +119,37 @@ fn every_case_set_is_valid_except_its_deliberately_broken_message() {
         3,
         "only those three cases break the schema"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_scheme_declaration_passes_the_official_schema() {
+    if !xmllint_available() {
+        return;
+    }
+    let dir = temp_dir("schemes");
+    let mut files = Vec::new();
+    for seed in 0..4u64 {
+        let mut g = Generator::new(seed, Mix::default());
+        for scheme in Scheme::ALL {
+            for (k, s) in g.scheme(scheme, NOW).iter().enumerate() {
+                for (i, m) in s.messages.iter().enumerate() {
+                    assert!(m.expect_valid);
+                    let f = dir.join(format!(
+                        "{}-{seed}-{k}-{i}-{}.xml",
+                        scheme.name(),
+                        m.message_type
+                    ));
+                    std::fs::write(&f, &m.xml).unwrap();
+                    files.push(f);
+                }
+            }
+        }
+    }
+    assert!(files.len() > 4 * 4 * 16);
+    for (f, (ok, errors)) in validate(&files) {
+        assert!(ok, "{}: {errors}", f.display());
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
