@@ -300,6 +300,13 @@ impl RuleParams {
 
     /// Parses a full parameter object for `rule` and checks it.
     fn from_json(rule: RuleId, value: Value) -> Result<RuleParams, RiskConfigError> {
+        let params = RuleParams::typed(rule, value)?;
+        params.check(rule)?;
+        Ok(params)
+    }
+
+    /// Parses a full parameter object for `rule`, types only.
+    fn typed(rule: RuleId, value: Value) -> Result<RuleParams, RiskConfigError> {
         fn typed<T: serde::de::DeserializeOwned>(
             rule: RuleId,
             v: Value,
@@ -319,7 +326,6 @@ impl RuleParams {
             RuleParams::Quantity(_) => RuleParams::Quantity(typed(rule, value)?),
             RuleParams::Quota(_) => RuleParams::Quota(typed(rule, value)?),
         };
-        params.check(rule)?;
         Ok(params)
     }
 
@@ -355,7 +361,9 @@ impl RuleParams {
         };
         let percent = |name: &str, p: u32| {
             if p == 0 || p > 100 {
-                bad(format!("{name} must be a percentage from 1 to 100, not {p}"))
+                bad(format!(
+                    "{name} must be a percentage from 1 to 100, not {p}"
+                ))
             } else {
                 Ok(())
             }
@@ -548,6 +556,12 @@ impl RiskConfig {
                     )));
                 }
                 merged.insert(key.clone(), value.clone());
+                // Type each edit on its own, so a refusal names the parameter at fault.
+                if let Err(RiskConfigError::Invalid { reason, .. }) =
+                    RuleParams::typed(rule, Value::Object(merged.clone()))
+                {
+                    return Err(invalid(&format!("parameter {key:?}: {reason}")));
+                }
             }
             next.params = RuleParams::from_json(rule, Value::Object(merged))?;
         }

@@ -79,7 +79,7 @@ pub(super) fn evaluate(
                 p,
                 input,
                 ("address", &input.address),
-                ("buyer", &input.buyer),
+                ("buyers", &input.buyer),
             ),
             (RuleId::R6Id, RuleParams::Distinct(p)) => distinct(
                 ix.buyers.get(input.buyer.as_str()),
@@ -87,7 +87,7 @@ pub(super) fn evaluate(
                 p,
                 input,
                 ("buyer", &input.buyer),
-                ("address", &input.address),
+                ("addresses", &input.address),
             ),
             (RuleId::R7, RuleParams::Undervaluation(p)) => undervaluation(refs, p, input),
             (RuleId::R8, RuleParams::Sequence(p)) => sequence(p, input),
@@ -328,16 +328,16 @@ fn distinct<'a, E>(
     );
     Some(Finding {
         summary: format!(
-            "One {what} ({}) has {count} distinct {other}s within {} days.",
+            "One {what} ({}) has {count} distinct {other} within {} days.",
             short(key),
             p.window_days
         ),
         evidence: vec![
             Evidence::new(what, short(key)),
-            Evidence::new(&format!("distinct_{other}s"), count.to_string()),
+            Evidence::new(&format!("distinct_{other}"), count.to_string()),
             Evidence::new("window_days", p.window_days.to_string()),
             Evidence::new("threshold", p.min_distinct.to_string()),
-            Evidence::new(&format!("{other}s"), shown.join(",")),
+            Evidence::new(other, shown.join(",")),
             Evidence::new("declarations", ids),
         ],
     })
@@ -406,7 +406,10 @@ fn sequence(p: &SequenceParams, input: &RiskInput) -> Option<Finding> {
     }
     let before_order = input.order_declared_at.0.saturating_sub(paid);
     if before_order > days_ms(p.paid_before_order_days) {
-        reasons.push(("paid_before_order_days", (before_order / MS_PER_DAY).to_string()));
+        reasons.push((
+            "paid_before_order_days",
+            (before_order / MS_PER_DAY).to_string(),
+        ));
     }
     if reasons.is_empty() {
         return None;
@@ -454,7 +457,9 @@ fn spike(ix: &RiskIndex, p: &SpikeParams, input: &RiskInput) -> Option<Finding> 
         }
         None => (0, 0),
     };
-    let n = u64::try_from(in_window).unwrap_or(u64::MAX).saturating_add(1);
+    let n = u64::try_from(in_window)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
     let base = u64::try_from(in_base).unwrap_or(u64::MAX);
     // n >= factor × base / days, in integers.
     let spiking = n >= u64::from(p.min_declarations)
@@ -498,7 +503,11 @@ fn quantity(ix: &RiskIndex, p: &QuantityParams, input: &RiskInput) -> Option<Fin
             evidence.push(Evidence::new("qty", line.qty.normalize().to_string()));
             evidence.push(Evidence::new("unit", line.unit.clone()));
         }
-        parts.push(format!("line {} has {} units", line.gnum, line.qty.normalize()));
+        parts.push(format!(
+            "line {} has {} units",
+            line.gnum,
+            line.qty.normalize()
+        ));
     }
     if !parts.is_empty() {
         evidence.push(Evidence::new(
@@ -550,7 +559,10 @@ fn quantity(ix: &RiskIndex, p: &QuantityParams, input: &RiskInput) -> Option<Fin
             ));
             evidence.push(Evidence::new("buyer", short(&input.buyer)));
             evidence.push(Evidence::new("hs6", heading));
-            evidence.push(Evidence::new("qty_in_window", total.normalize().to_string()));
+            evidence.push(Evidence::new(
+                "qty_in_window",
+                total.normalize().to_string(),
+            ));
             evidence.push(Evidence::new("declarations", ids));
         }
         if over {
@@ -565,10 +577,7 @@ fn quantity(ix: &RiskIndex, p: &QuantityParams, input: &RiskInput) -> Option<Fin
         return None;
     }
     Some(Finding {
-        summary: format!(
-            "Quantities beyond personal use: {}.",
-            parts.join("; ")
-        ),
+        summary: format!("Quantities beyond personal use: {}.", parts.join("; ")),
         evidence,
     })
 }
@@ -583,8 +592,7 @@ fn quota(ix: &RiskIndex, p: &QuotaParams, input: &RiskInput) -> Option<Finding> 
     let percent_of = |v: Decimal| {
         v.saturating_mul(hundred)
             .checked_div(annual)
-            .unwrap_or(Decimal::ZERO)
-            .round_dp(2)
+            .map_or_else(String::new, money)
     };
     let mut evidence = Vec::new();
     let mut parts = Vec::new();
@@ -598,7 +606,7 @@ fn quota(ix: &RiskIndex, p: &QuotaParams, input: &RiskInput) -> Option<Finding> 
             money(annual)
         ));
         evidence.push(Evidence::new("quota_used_after", money(used_after)));
-        evidence.push(Evidence::new("used_percent", percent_of(used_after).to_string()));
+        evidence.push(Evidence::new("used_percent", percent_of(used_after)));
         evidence.push(Evidence::new(
             "used_threshold_percent",
             p.used_percent_of_annual.to_string(),
