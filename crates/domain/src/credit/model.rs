@@ -172,6 +172,10 @@ pub struct GradeCutoffs {
     pub aa: u32,
     pub a: u32,
     pub bbb: u32,
+    /// AAA leads to the advanced class, whose measures (guarantee exemption, the lowest inspection
+    /// rate) customs reserves for AEO firms (rules.md §5.1); without a customs advanced or
+    /// certified certification in force the grade stops at AA.
+    pub aaa_requires_customs_certification: bool,
 }
 
 impl Default for GradeCutoffs {
@@ -181,6 +185,7 @@ impl Default for GradeCutoffs {
             aa: 800,
             a: 700,
             bbb: 600,
+            aaa_requires_customs_certification: true,
         }
     }
 }

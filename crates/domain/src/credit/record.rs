@@ -965,7 +965,7 @@ impl CreditRecord {
     }
 
     fn evaluate(&self, model: &CreditModel, at: Timestamp) -> Evaluation {
-        let factors = vec![
+        let mut factors = vec![
             self.qualification(model, at),
             self.compliance(model, at),
             self.inspection(model, at),
@@ -974,11 +974,24 @@ impl CreditRecord {
         ];
         let (contributions, score) = apportion(&factors);
         let overrides = self.overrides(model, at);
-        let grade = if overrides.is_empty() {
+        let mut grade = if overrides.is_empty() {
             model.grade_of_score(score)
         } else {
             Grade::Dishonest
         };
+        if grade == Grade::Aaa
+            && model.cutoffs.aaa_requires_customs_certification
+            && !self
+                .customs_cert(at.beijing_date())
+                .is_some_and(|c| matches!(c.level, CertLevel::Advanced | CertLevel::Certified))
+        {
+            grade = Grade::Aa;
+            if let Some(q) = factors.first_mut() {
+                q.facts.push(format!(
+                    "score {score} reaches AAA, but AAA needs a customs AEO certification in force: grade AA"
+                ));
+            }
+        }
         Evaluation {
             factors,
             contributions,
