@@ -1,3 +1,4 @@
 mod blocks;
 mod clearance;
+mod credit;
 mod risk;
