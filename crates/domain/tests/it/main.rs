@@ -1,2 +1,3 @@
 mod blocks;
 mod clearance;
+mod negative;
