@@ -1,4 +1,5 @@
 mod blocks;
 mod clearance;
 mod credit;
+mod negative;
 mod risk;
