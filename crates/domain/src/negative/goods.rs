@@ -30,15 +30,16 @@ pub enum GoodsMatch {
 const MAX_CODE_LEN: usize = 50;
 const MAX_BRAND_LEN: usize = 100;
 
-/// Whether `c` separates tokens: whitespace, ASCII punctuation, and the CJK and full-width
-/// punctuation that gmodel strings use (`品牌|规格`, `，`, `、`, `（）` …).
+/// Whether `c` separates tokens: whitespace, ASCII punctuation, the CJK and full-width punctuation
+/// that gmodel strings use (`品牌|规格`, `，`, `、`, `（）` …), and the marks written after brands.
 fn is_separator(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_whitespace() || c.is_ascii_punctuation();
     }
     c.is_whitespace()
         || matches!(c,
-            '\u{00B7}'                  // middle dot
+            '\u{00A9}' | '\u{00AE}' | '\u{2122}' // © ® ™ stuck to brand names
+            | '\u{00B7}'                // middle dot
             | '\u{2010}'..='\u{2027}'   // dashes, quotes, ellipsis
             | '\u{3000}'..='\u{303F}'   // CJK symbols and punctuation
             | '\u{FF01}'..='\u{FF0F}'   // full-width ! " # … /

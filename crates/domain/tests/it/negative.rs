@@ -761,6 +761,7 @@ fn brands_match_whole_tokens_case_insensitively_not_substrings() {
     assert!(hit_on("品牌：acme，规格：50ml", "面霜"));
     assert!(hit_on("50ml", "acme 面霜"), "the brand may be in gname");
     assert!(hit_on("（Acme）50ml", "面霜"));
+    assert!(hit_on("Acme®|50ml", "面霜"), "® is not part of the brand");
     assert!(
         !hit_on("Acmeon|面霜 50ml", "面霜"),
         "Acme must not match Acmeon"
