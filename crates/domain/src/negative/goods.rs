@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
@@ -29,13 +30,16 @@ pub enum GoodsMatch {
 const MAX_CODE_LEN: usize = 50;
 const MAX_BRAND_LEN: usize = 100;
 
-/// Whether `c` separates tokens: whitespace, ASCII punctuation, and the CJK and full-width
-/// punctuation that gmodel strings use (`品牌|规格`, `，`, `、`, `（）` …).
+/// Whether `c` separates tokens: whitespace, ASCII punctuation, the CJK and full-width punctuation
+/// that gmodel strings use (`品牌|规格`, `，`, `、`, `（）` …), and the marks written after brands.
 fn is_separator(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_whitespace() || c.is_ascii_punctuation();
+    }
     c.is_whitespace()
-        || c.is_ascii_punctuation()
         || matches!(c,
-            '\u{00B7}'                  // middle dot
+            '\u{00A9}' | '\u{00AE}' | '\u{2122}' // © ® ™ stuck to brand names
+            | '\u{00B7}'                // middle dot
             | '\u{2010}'..='\u{2027}'   // dashes, quotes, ellipsis
             | '\u{3000}'..='\u{303F}'   // CJK symbols and punctuation
             | '\u{FF01}'..='\u{FF0F}'   // full-width ! " # … /
@@ -49,13 +53,30 @@ fn tokens(text: &str) -> impl Iterator<Item = &str> {
     text.split(is_separator).filter(|t| !t.is_empty())
 }
 
-/// Appends `token` case-folded, so `Acme`, `ACME` and `acme` meet.
+/// Appends `token` case-folded, so `Acme`, `ACME` and `acme` meet. Han, kana and Hangul have no
+/// case and are copied as they are: gname is mostly Chinese, and the Unicode tables are slow.
 fn push_folded(buf: &mut String, token: &str) {
-    if token.is_ascii() {
-        buf.extend(token.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    let start = buf.len();
+    if token.is_ascii() || token.chars().all(|c| c.is_ascii() || caseless(c)) {
+        buf.push_str(token);
+        if let Some(tail) = buf.get_mut(start..) {
+            tail.make_ascii_lowercase();
+        }
     } else {
         buf.extend(token.chars().flat_map(char::to_lowercase));
     }
+}
+
+/// Characters with no lower-case form that are common in goods names (ASCII is handled apart).
+fn caseless(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7A3}')
+}
+
+/// Whether `token` is already case-folded, so its key is itself.
+fn is_folded(token: &str) -> bool {
+    token
+        .chars()
+        .all(|c| (c.is_ascii() && !c.is_ascii_uppercase()) || caseless(c))
 }
 
 /// Writes the folded key of `words` (tokens joined by one space) into `buf`.
@@ -79,11 +100,12 @@ fn brand_key(brand: &str) -> (String, usize) {
 }
 
 /// Calls `probe` with the folded key of every run of 1..=`max_len` consecutive tokens of each of
-/// `fields` (runs never span two fields), until it returns true. `words` and `buf` are scratch space
-/// reused across calls.
+/// `fields` (runs never span two fields), until it returns true. `key_bytes`, when given, is the
+/// range of key lengths worth probing. `words` and `buf` are scratch space reused across calls.
 fn any_token_run<'t>(
     fields: [&'t str; 2],
     max_len: usize,
+    key_bytes: Option<(usize, usize)>,
     words: &mut Vec<&'t str>,
     buf: &mut String,
     mut probe: impl FnMut(&str) -> bool,
@@ -93,8 +115,25 @@ fn any_token_run<'t>(
         words.extend(tokens(field));
         for start in 0..words.len() {
             for len in 1..=max_len.min(words.len() - start) {
-                fold_into(buf, &words[start..start + len]);
-                if probe(buf) {
+                let run = &words[start..start + len];
+                // An ASCII run folds to exactly its own length plus the spaces between tokens.
+                if let Some((min, max)) = key_bytes
+                    && run.iter().all(|w| w.is_ascii())
+                {
+                    let bytes = run.iter().map(|w| w.len()).sum::<usize>() + len - 1;
+                    if !(min..=max).contains(&bytes) {
+                        continue;
+                    }
+                }
+                let hit = match run {
+                    // Most tokens (Chinese, digits, lower case) are their own key: no copy.
+                    [w] if is_folded(w) => probe(w),
+                    _ => {
+                        fold_into(buf, run);
+                        probe(buf)
+                    }
+                };
+                if hit {
                     return true;
                 }
             }
@@ -140,6 +179,7 @@ impl GoodsMatch {
                     && any_token_run(
                         [line.model, line.name],
                         len,
+                        Some((key.len(), key.len())),
                         &mut Vec::new(),
                         &mut String::new(),
                         |k| k == key,
@@ -287,20 +327,68 @@ pub enum GoodsError {
 /// Index positions of the entries under one key.
 type Slots = Vec<u32>;
 
+/// The multiply-rotate hash of rustc (FxHash). The index keys are short strings entered by
+/// regulators, probed once per inventory line; SipHash's flood resistance buys nothing here (a
+/// declarant cannot add keys) and costs most of `check`'s time.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A lookup-only index (never iterated into an output).
+type Index<V> = HashMap<String, V, BuildHasherDefault<FxHasher>>;
+
 /// The goods control list: its entries in the order they were added, and the indexes `check` probes.
 /// Serialised as the bare list of entries; the indexes are rebuilt on load.
 #[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(try_from = "Vec<ControlEntry>", into = "Vec<ControlEntry>")]
 pub struct ControlList {
     entries: Vec<ControlEntry>,
-    by_id: HashMap<String, u32>,
-    hs: HashMap<String, Slots>,
+    by_id: Index<u32>,
+    hs: Index<Slots>,
     /// Bit `n` set when some HS prefix has `n` digits: only those lengths are probed.
     hs_lengths: u16,
-    brands: HashMap<String, Slots>,
+    brands: Index<Slots>,
     /// The most tokens any listed brand has: the longest token run to probe.
     brand_max_tokens: usize,
-    products: HashMap<String, Slots>,
+    /// The shortest and longest folded brand key, in bytes: other token runs are not looked up.
+    brand_key_bytes: (usize, usize),
+    products: Index<Slots>,
 }
 
 impl fmt::Debug for ControlList {
@@ -359,6 +447,14 @@ impl ControlList {
             }
             GoodsMatch::Brand { brand } => {
                 let (key, len) = brand_key(brand);
+                self.brand_key_bytes = if self.brands.is_empty() {
+                    (key.len(), key.len())
+                } else {
+                    (
+                        self.brand_key_bytes.0.min(key.len()),
+                        self.brand_key_bytes.1.max(key.len()),
+                    )
+                };
                 self.brand_max_tokens = self.brand_max_tokens.max(len);
                 self.brands.entry(key).or_default().push(slot);
             }
@@ -411,8 +507,8 @@ impl ControlList {
         if self.entries.is_empty() {
             return None;
         }
-        let mut words = Vec::new();
-        let mut buf = String::new();
+        let mut words = Vec::with_capacity(16);
+        let mut buf = String::with_capacity(64);
         for line in lines {
             let mut best: Option<(Control, u32)> = None;
             let mut consider = |slots: &Slots| {
@@ -445,6 +541,7 @@ impl ControlList {
                 any_token_run(
                     [line.model, line.name],
                     self.brand_max_tokens,
+                    Some(self.brand_key_bytes),
                     &mut words,
                     &mut buf,
                     |key| {
