@@ -145,6 +145,10 @@ pub struct Explanation {
     pub factors: Vec<FactorExplanation>,
     /// The dishonesty criteria that hold, in words; any one makes the grade DISHONEST.
     pub overrides: Vec<String>,
+    /// Anything else that bears on the grade: a grade held near a cut-off, AAA withheld for want
+    /// of an AEO certification, how old the evaluation is, certifications lapsed since.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -344,6 +348,7 @@ struct Evaluation {
     score: u32,
     grade: Grade,
     overrides: Vec<String>,
+    notes: Vec<String>,
 }
 
 /// Splits `Σ points × weight / 10` (rounded half up) into whole contributions that add up to it
@@ -365,7 +370,7 @@ fn apportion(factors: &[FactorEval]) -> (Vec<u32>, u32) {
         if left == 0 {
             break;
         }
-        if raw[i] % 10 > 0 {
+        if !raw[i].is_multiple_of(10) {
             contributions[i] += 1;
             left -= 1;
         }
@@ -397,7 +402,7 @@ impl CreditRecord {
             warnings_in_force: Vec::new(),
             listings_in_force: Vec::new(),
         };
-        let eval = record.evaluate(model, now);
+        let eval = record.evaluate(model, now, None);
         record.score = eval.score;
         record.grade = eval.grade;
         record
@@ -433,7 +438,7 @@ impl CreditRecord {
     ) -> Option<GradeChange> {
         self.updated_at = at;
         self.buckets.retain(|b| b.month >= keep_from);
-        let eval = self.evaluate(model, at);
+        let eval = self.evaluate(model, at, Some(self.grade));
         self.score = eval.score;
         if eval.grade == self.grade {
             return None;
@@ -964,8 +969,10 @@ impl CreditRecord {
         out
     }
 
-    fn evaluate(&self, model: &CreditModel, at: Timestamp) -> Evaluation {
-        let mut factors = vec![
+    /// Scores the record as of `at`. `held` is the grade in force, which hysteresis keeps while the
+    /// score stays near a cut-off (`None` for a new record).
+    fn evaluate(&self, model: &CreditModel, at: Timestamp, held: Option<Grade>) -> Evaluation {
+        let factors = vec![
             self.qualification(model, at),
             self.compliance(model, at),
             self.inspection(model, at),
@@ -974,8 +981,18 @@ impl CreditRecord {
         ];
         let (contributions, score) = apportion(&factors);
         let overrides = self.overrides(model, at);
+        let mut notes = Vec::new();
         let mut grade = if overrides.is_empty() {
-            model.grade_of_score(score)
+            let plain = model.grade_of_score(score);
+            let kept = model.grade_with_hysteresis(score, held);
+            if kept != plain {
+                notes.push(format!(
+                    "score {score} would be {plain}, but it is within {} points of the cut-off: \
+                     the grade stays {kept} until the score moves clear of it",
+                    model.cutoffs.hysteresis
+                ));
+            }
+            kept
         } else {
             Grade::Dishonest
         };
@@ -986,11 +1003,9 @@ impl CreditRecord {
                 .is_some_and(|c| matches!(c.level, CertLevel::Advanced | CertLevel::Certified))
         {
             grade = Grade::Aa;
-            if let Some(q) = factors.first_mut() {
-                q.facts.push(format!(
-                    "score {score} reaches AAA, but AAA needs a customs AEO certification in force: grade AA"
-                ));
-            }
+            notes.push(format!(
+                "score {score} reaches AAA, but AAA needs a customs AEO certification in force: grade AA"
+            ));
         }
         Evaluation {
             factors,
@@ -998,6 +1013,7 @@ impl CreditRecord {
             score,
             grade,
             overrides,
+            notes,
         }
     }
 
@@ -1005,11 +1021,11 @@ impl CreditRecord {
     /// where the record's windows end (`updated_at`); `now` only tells the reader how old that is
     /// and which certifications have lapsed since (they take effect at the next event or refresh).
     pub fn explain(&self, model: &CreditModel, now: Timestamp) -> Explanation {
-        let eval = self.evaluate(model, self.updated_at);
+        let eval = self.evaluate(model, self.updated_at, Some(self.grade));
         let class = model.class_of(eval.grade);
         let today = now.beijing_date();
         let evaluated = self.updated_at.beijing_date();
-        let mut factors: Vec<FactorExplanation> = eval
+        let factors: Vec<FactorExplanation> = eval
             .factors
             .into_iter()
             .zip(eval.contributions)
@@ -1023,28 +1039,25 @@ impl CreditRecord {
                 facts: f.facts,
             })
             .collect();
+        let mut notes = eval.notes;
         let stale = today.days_since(evaluated);
         if stale > 0 {
-            for f in &mut factors {
-                f.facts.push(format!(
-                    "as of {} ({} ago; windows move on with the next event)",
-                    fmt_date(evaluated),
-                    plural(u64::try_from(stale).unwrap_or(0), "day", "days")
-                ));
-            }
+            notes.push(format!(
+                "evaluated as of {} ({} ago); the windows move on with the next event",
+                fmt_date(evaluated),
+                plural(u64::try_from(stale).unwrap_or(0), "day", "days")
+            ));
         }
-        if let Some(q) = factors.iter_mut().find(|f| f.id == "qualification") {
-            for c in &self.certifications {
-                if let Some(until) = c.valid_until
-                    && c.in_force(evaluated)
-                    && !c.in_force(today)
-                {
-                    q.facts.push(format!(
-                        "{} certification lapsed on {} (effective at the next evaluation)",
-                        c.department,
-                        fmt_date(until)
-                    ));
-                }
+        for c in &self.certifications {
+            if let Some(until) = c.valid_until
+                && c.in_force(evaluated)
+                && !c.in_force(today)
+            {
+                notes.push(format!(
+                    "the {} certification lapsed after {}; it stops counting at the next evaluation",
+                    c.department,
+                    fmt_date(until)
+                ));
             }
         }
         Explanation {
@@ -1055,6 +1068,7 @@ impl CreditRecord {
             treatment: model.treatment(class),
             factors,
             overrides: eval.overrides,
+            notes,
         }
     }
 
