@@ -176,6 +176,9 @@ pub struct GradeCutoffs {
     /// rate) customs reserves for AEO firms (rules.md §5.1); without a customs advanced or
     /// certified certification in force the grade stops at AA.
     pub aaa_requires_customs_certification: bool,
+    /// Score points a grade is held past its cut-off, so that a subject near a boundary does not
+    /// flip grade (and treatment) with every declaration.
+    pub hysteresis: u32,
 }
 
 impl Default for GradeCutoffs {
@@ -186,6 +189,7 @@ impl Default for GradeCutoffs {
             a: 700,
             bbb: 600,
             aaa_requires_customs_certification: true,
+            hysteresis: 15,
         }
     }
 }
@@ -418,6 +422,14 @@ impl CreditModel {
             ));
         }
 
+        let gap = (k.aaa - k.aa).min(k.aa - k.a).min(k.a - k.bbb);
+        if k.hysteresis.saturating_mul(2) >= gap {
+            return Err(format!(
+                "grade hysteresis must be less than half the smallest gap between cut-offs ({gap}), got {}",
+                k.hysteresis
+            ));
+        }
+
         check_window("dishonest", self.dishonest.window_days)?;
 
         for class in SupervisionClass::ALL {
@@ -505,6 +517,26 @@ impl CreditModel {
             Grade::Bbb
         } else {
             Grade::Bb
+        }
+    }
+
+    /// The grade a score earns when `held` is in force: a better grade needs the score to clear
+    /// its cut-off by `hysteresis` points, a worse one needs it to fall `hysteresis` below, and
+    /// in between `held` stays. Leaving DISHONEST (or a first evaluation) takes the plain grade.
+    pub fn grade_with_hysteresis(&self, score: u32, held: Option<Grade>) -> Grade {
+        let plain = self.grade_of_score(score);
+        let Some(held) = held.filter(|g| *g != Grade::Dishonest) else {
+            return plain;
+        };
+        let h = self.cutoffs.hysteresis;
+        if plain < held {
+            let g = self.grade_of_score(score.saturating_sub(h));
+            if g < held { g } else { held }
+        } else if plain > held {
+            let g = self.grade_of_score(score.saturating_add(h));
+            if g > held { g } else { held }
+        } else {
+            held
         }
     }
 

@@ -145,6 +145,10 @@ pub struct Explanation {
     pub factors: Vec<FactorExplanation>,
     /// The dishonesty criteria that hold, in words; any one makes the grade DISHONEST.
     pub overrides: Vec<String>,
+    /// Anything else that bears on the grade: a grade held near a cut-off, AAA withheld for want
+    /// of an AEO certification, how old the evaluation is, certifications lapsed since.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -329,6 +333,35 @@ fn take_points(points: u32, penalty: u64) -> u32 {
     u32::try_from(p).unwrap_or(0)
 }
 
+/// Facts are words for the explanation only: `apply` runs for several parties of every
+/// declaration, so it scores without formatting them.
+struct Facts {
+    on: bool,
+    list: Vec<String>,
+}
+
+impl Facts {
+    fn new(on: bool) -> Facts {
+        Facts {
+            on,
+            list: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, fact: impl FnOnce() -> String) {
+        if self.on {
+            self.list.push(fact());
+        }
+    }
+}
+
+fn until_text(c: &CertState) -> String {
+    c.valid_until.map_or_else(
+        || "no end date".to_owned(),
+        |d| format!("valid until {}", fmt_date(d)),
+    )
+}
+
 struct FactorEval {
     id: &'static str,
     name: &'static str,
@@ -344,6 +377,7 @@ struct Evaluation {
     score: u32,
     grade: Grade,
     overrides: Vec<String>,
+    notes: Vec<String>,
 }
 
 /// Splits `Σ points × weight / 10` (rounded half up) into whole contributions that add up to it
@@ -365,7 +399,7 @@ fn apportion(factors: &[FactorEval]) -> (Vec<u32>, u32) {
         if left == 0 {
             break;
         }
-        if raw[i] % 10 > 0 {
+        if !raw[i].is_multiple_of(10) {
             contributions[i] += 1;
             left -= 1;
         }
@@ -397,7 +431,7 @@ impl CreditRecord {
             warnings_in_force: Vec::new(),
             listings_in_force: Vec::new(),
         };
-        let eval = record.evaluate(model, now);
+        let eval = record.evaluate(model, now, None, false);
         record.score = eval.score;
         record.grade = eval.grade;
         record
@@ -433,7 +467,7 @@ impl CreditRecord {
     ) -> Option<GradeChange> {
         self.updated_at = at;
         self.buckets.retain(|b| b.month >= keep_from);
-        let eval = self.evaluate(model, at);
+        let eval = self.evaluate(model, at, Some(self.grade), false);
         self.score = eval.score;
         if eval.grade == self.grade {
             return None;
@@ -608,12 +642,12 @@ impl CreditRecord {
         }
     }
 
-    fn totals(&self, from_month: i64) -> Totals {
+    fn totals(&self, from_month: i64, with_codes: bool) -> Totals {
         let mut t = Totals::default();
         for b in self.buckets.iter().filter(|b| b.month >= from_month) {
             t.filed += u64::from(b.filed);
             t.rejected += u64::from(b.rejected);
-            for (code, n) in &b.codes {
+            for (code, n) in b.codes.iter().filter(|_| with_codes) {
                 *t.codes.entry(code.clone()).or_default() += u64::from(*n);
             }
             t.hits += u64::from(b.hits);
@@ -639,10 +673,10 @@ impl CreditRecord {
             .find(|c| c.department == Department::Customs && c.in_force(on))
     }
 
-    fn qualification(&self, model: &CreditModel, at: Timestamp) -> FactorEval {
+    fn qualification(&self, model: &CreditModel, at: Timestamp, explain: bool) -> FactorEval {
         let q = &model.qualification;
         let on = at.beijing_date();
-        let mut facts = Vec::new();
+        let mut facts = Facts::new(explain);
         let mut evidence = false;
         let mut points = i64::from(q.neutral);
         if let Some(c) = self.customs_cert(on) {
@@ -655,23 +689,21 @@ impl CreditRecord {
             });
         }
         for c in &self.certifications {
-            let until = c.valid_until.map_or_else(
-                || "no end date".to_owned(),
-                |d| format!("valid until {}", fmt_date(d)),
-            );
             if !c.in_force(on) {
-                facts.push(format!(
-                    "{}: {} certification ({}) expired, {}",
-                    c.department,
-                    c.level.as_str(),
-                    c.level.label_zh(),
-                    until
-                ));
+                facts.add(|| {
+                    format!(
+                        "{}: {} certification ({}) expired, {}",
+                        c.department,
+                        c.level.as_str(),
+                        c.level.label_zh(),
+                        until_text(c)
+                    )
+                });
                 continue;
             }
             evidence = true;
             let effect = if c.department == Department::Customs {
-                format!("{points} points")
+                None
             } else {
                 let delta = match c.level {
                     CertLevel::Advanced => i64::from(q.other_advanced_bonus),
@@ -680,16 +712,19 @@ impl CreditRecord {
                     CertLevel::Dishonest => -i64::from(q.other_dishonest_penalty),
                 };
                 points += delta;
-                format!("{delta:+} points")
+                Some(delta)
             };
-            facts.push(format!(
-                "{}: {} certification ({}), {} ({})",
-                c.department,
-                c.level.as_str(),
-                c.level.label_zh(),
-                until,
-                effect
-            ));
+            let base = points;
+            facts.add(|| {
+                format!(
+                    "{}: {} certification ({}), {} ({})",
+                    c.department,
+                    c.level.as_str(),
+                    c.level.label_zh(),
+                    until_text(c),
+                    effect.map_or_else(|| format!("{base} points"), |d| format!("{d:+} points"))
+                )
+            });
         }
         let cert_points = u64::try_from(points.clamp(0, 100)).unwrap_or(0);
         let from = window_start(at, q.window_days);
@@ -705,25 +740,29 @@ impl CreditRecord {
             let sum: u64 = rated.iter().map(|r| u64::from(r.score)).sum();
             let mean = (sum + n / 2) / n;
             for r in &rated {
-                facts.push(format!(
-                    "rating by {}: {} of 100 ({})",
-                    r.agency,
-                    r.score,
-                    fmt_date(r.at.beijing_date())
-                ));
+                facts.add(|| {
+                    format!(
+                        "rating by {}: {} of 100 ({})",
+                        r.agency,
+                        r.score,
+                        fmt_date(r.at.beijing_date())
+                    )
+                });
             }
             let share = u64::from(q.rating_share_pct.min(100));
             result = (cert_points * (100 - share) + mean * share + 50) / 100;
-            facts.push(format!(
+            facts.add(|| format!(
                 "certifications {cert_points} points and mean rating {mean} weighted {}:{share}",
                 100 - share
             ));
         }
         if !evidence {
-            facts.push(format!(
-                "no certification or rating in force: neutral {} points",
-                q.neutral
-            ));
+            facts.add(|| {
+                format!(
+                    "no certification or rating in force: neutral {} points",
+                    q.neutral
+                )
+            });
             result = u64::from(q.neutral.min(100));
         }
         FactorEval {
@@ -732,32 +771,36 @@ impl CreditRecord {
             name_zh: "资质",
             weight: q.weight,
             points: u32::try_from(result.min(100)).unwrap_or(100),
-            facts,
+            facts: facts.list,
         }
     }
 
-    fn compliance(&self, model: &CreditModel, at: Timestamp) -> FactorEval {
+    fn compliance(&self, model: &CreditModel, at: Timestamp, explain: bool) -> FactorEval {
         let c = &model.compliance;
-        let t = self.totals(window_start(at, c.window_days));
+        let t = self.totals(window_start(at, c.window_days), explain);
         let n = t.filed.max(t.rejected);
         let days = c.window_days;
-        let mut facts = Vec::new();
+        let mut facts = Facts::new(explain);
         let base = if n < u64::from(c.min_declarations) {
-            facts.push(format!(
-                "{} in the last {days} days, fewer than {}: neutral {} points",
-                plural(n, "declaration", "declarations"),
-                c.min_declarations,
-                c.neutral
-            ));
+            facts.add(|| {
+                format!(
+                    "{} in the last {days} days, fewer than {}: neutral {} points",
+                    plural(n, "declaration", "declarations"),
+                    c.min_declarations,
+                    c.neutral
+                )
+            });
             c.neutral.min(100)
         } else {
             let p = curve(t.rejected, n, c.zero_rate_bp);
-            facts.push(format!(
-                "{} of {} declarations rejected in the last {days} days ({}): {p} points",
-                t.rejected,
-                n,
-                pct(t.rejected, n)
-            ));
+            facts.add(|| {
+                format!(
+                    "{} of {} declarations rejected in the last {days} days ({}): {p} points",
+                    t.rejected,
+                    n,
+                    pct(t.rejected, n)
+                )
+            });
             p
         };
         if !t.codes.is_empty() {
@@ -768,21 +811,25 @@ impl CreditRecord {
                 .take(5)
                 .map(|(code, k)| format!("{code} ×{k}"))
                 .collect();
-            facts.push(format!("rejection codes: {}", list.join(", ")));
+            facts.add(|| format!("rejection codes: {}", list.join(", ")));
         }
         let penalty = t.confirmed * u64::from(c.confirmed_alert_penalty);
         if t.confirmed > 0 {
-            facts.push(format!(
-                "{} confirmed by a regulator: −{penalty} points",
-                plural(t.confirmed, "risk alert", "risk alerts")
-            ));
+            facts.add(|| {
+                format!(
+                    "{} confirmed by a regulator: −{penalty} points",
+                    plural(t.confirmed, "risk alert", "risk alerts")
+                )
+            });
         }
         if t.hits > 0 || t.dismissed > 0 {
-            facts.push(format!(
-                "{} raised and {} dismissed in the window (unconfirmed alerts do not count)",
-                plural(t.hits, "risk alert", "risk alerts"),
-                t.dismissed
-            ));
+            facts.add(|| {
+                format!(
+                    "{} raised and {} dismissed in the window (unconfirmed alerts do not count)",
+                    plural(t.hits, "risk alert", "risk alerts"),
+                    t.dismissed
+                )
+            });
         }
         FactorEval {
             id: "compliance",
@@ -790,36 +837,37 @@ impl CreditRecord {
             name_zh: "申报合规",
             weight: c.weight,
             points: take_points(base, penalty),
-            facts,
+            facts: facts.list,
         }
     }
 
-    fn inspection(&self, model: &CreditModel, at: Timestamp) -> FactorEval {
+    fn inspection(&self, model: &CreditModel, at: Timestamp, explain: bool) -> FactorEval {
         let s = &model.inspection;
-        let t = self.totals(window_start(at, s.window_days));
+        let t = self.totals(window_start(at, s.window_days), false);
         let n = t.passed + t.failed;
         let days = s.window_days;
-        let (points, fact) = if n < u64::from(s.min_inspections) {
-            (
-                s.neutral.min(100),
+        let mut facts = Facts::new(explain);
+        let points = if n < u64::from(s.min_inspections) {
+            facts.add(|| {
                 format!(
                     "{} in the last {days} days ({} failed), fewer than {}: neutral {} points",
                     plural(n, "inspection", "inspections"),
                     t.failed,
                     s.min_inspections,
                     s.neutral
-                ),
-            )
+                )
+            });
+            s.neutral.min(100)
         } else {
             let p = curve(t.failed, n, s.zero_rate_bp);
-            (
-                p,
+            facts.add(|| {
                 format!(
                     "{} of {n} inspections failed in the last {days} days ({}): {p} points",
                     t.failed,
                     pct(t.failed, n)
-                ),
-            )
+                )
+            });
+            p
         };
         FactorEval {
             id: "inspection",
@@ -827,43 +875,49 @@ impl CreditRecord {
             name_zh: "查验结果",
             weight: s.weight,
             points,
-            facts: vec![fact],
+            facts: facts.list,
         }
     }
 
-    fn tax(&self, model: &CreditModel, at: Timestamp) -> FactorEval {
+    fn tax(&self, model: &CreditModel, at: Timestamp, explain: bool) -> FactorEval {
         let x = &model.tax;
-        let t = self.totals(window_start(at, x.window_days));
+        let t = self.totals(window_start(at, x.window_days), false);
         let n = t.tax_on_time + t.tax_late;
         let days = x.window_days;
-        let mut facts = Vec::new();
+        let mut facts = Facts::new(explain);
         let base = if n < u64::from(x.min_payments) {
-            facts.push(format!(
-                "{} in the last {days} days, fewer than {}: neutral {} points",
-                plural(n, "tax payment", "tax payments"),
-                x.min_payments,
-                x.neutral
-            ));
+            facts.add(|| {
+                format!(
+                    "{} in the last {days} days, fewer than {}: neutral {} points",
+                    plural(n, "tax payment", "tax payments"),
+                    x.min_payments,
+                    x.neutral
+                )
+            });
             x.neutral.min(100)
         } else {
             let p = curve(t.tax_late, n, x.zero_rate_bp);
-            facts.push(format!(
-                "{} of {n} tax payments late in the last {days} days ({}): {p} points",
-                t.tax_late,
-                pct(t.tax_late, n)
-            ));
+            facts.add(|| {
+                format!(
+                    "{} of {n} tax payments late in the last {days} days ({}): {p} points",
+                    t.tax_late,
+                    pct(t.tax_late, n)
+                )
+            });
             p
         };
         let mut penalty = 0;
         if t.tax_late > 0 {
             penalty = t.tax_late * u64::from(x.late_payment_penalty)
                 + t.tax_days_late / u64::from(x.days_late_per_point.max(1));
-            facts.push(format!(
-                "{}, {} days late in total (longest {}): −{penalty} points",
-                plural(t.tax_late, "late payment", "late payments"),
-                t.tax_days_late,
-                t.tax_max_days_late
-            ));
+            facts.add(|| {
+                format!(
+                    "{}, {} days late in total (longest {}): −{penalty} points",
+                    plural(t.tax_late, "late payment", "late payments"),
+                    t.tax_days_late,
+                    t.tax_max_days_late
+                )
+            });
         }
         FactorEval {
             id: "tax",
@@ -871,56 +925,64 @@ impl CreditRecord {
             name_zh: "纳税履约",
             weight: x.weight,
             points: take_points(base, penalty),
-            facts,
+            facts: facts.list,
         }
     }
 
-    fn conduct(&self, model: &CreditModel, at: Timestamp) -> FactorEval {
+    fn conduct(&self, model: &CreditModel, at: Timestamp, explain: bool) -> FactorEval {
         let c = &model.conduct;
-        let t = self.totals(window_start(at, c.window_days));
+        let t = self.totals(window_start(at, c.window_days), false);
         let n = t.filed.max(t.rejected);
         let bad = t.cancelled + t.returned;
         let days = c.window_days;
-        let mut facts = Vec::new();
+        let mut facts = Facts::new(explain);
         let base = if n < u64::from(c.min_declarations) {
-            facts.push(format!(
-                "{} and {} in {} in the last {days} days, fewer than {}: neutral {} points",
-                plural(t.cancelled, "cancellation", "cancellations"),
-                plural(t.returned, "return", "returns"),
-                plural(n, "declaration", "declarations"),
-                c.min_declarations,
-                c.neutral
-            ));
+            facts.add(|| {
+                format!(
+                    "{} and {} in {} in the last {days} days, fewer than {}: neutral {} points",
+                    plural(t.cancelled, "cancellation", "cancellations"),
+                    plural(t.returned, "return", "returns"),
+                    plural(n, "declaration", "declarations"),
+                    c.min_declarations,
+                    c.neutral
+                )
+            });
             c.neutral.min(100)
         } else {
             let p = curve(bad, n, c.zero_rate_bp);
-            facts.push(format!(
-                "{} and {} in {n} declarations in the last {days} days ({}): {p} points",
-                plural(t.cancelled, "cancellation", "cancellations"),
-                plural(t.returned, "return", "returns"),
-                pct(bad, n)
-            ));
+            facts.add(|| {
+                format!(
+                    "{} and {} in {n} declarations in the last {days} days ({}): {p} points",
+                    plural(t.cancelled, "cancellation", "cancellations"),
+                    plural(t.returned, "return", "returns"),
+                    pct(bad, n)
+                )
+            });
             p
         };
         let mut penalty = 0;
         if t.complaints > 0 {
             let p = t.upheld * u64::from(c.upheld_complaint_penalty);
             penalty += p;
-            facts.push(format!(
-                "{} of {} upheld: −{p} points",
-                t.upheld,
-                plural(t.complaints, "complaint", "complaints")
-            ));
+            facts.add(|| {
+                format!(
+                    "{} of {} upheld: −{p} points",
+                    t.upheld,
+                    plural(t.complaints, "complaint", "complaints")
+                )
+            });
         }
         if !self.warnings_in_force.is_empty() {
             let w = self.warnings_in_force.len() as u64;
             let p = w * u64::from(c.warning_penalty);
             penalty += p;
-            facts.push(format!(
-                "{} in force ({}): −{p} points",
-                plural(w, "negative-list warning", "negative-list warnings"),
-                self.warnings_in_force.join(", ")
-            ));
+            facts.add(|| {
+                format!(
+                    "{} in force ({}): −{p} points",
+                    plural(w, "negative-list warning", "negative-list warnings"),
+                    self.warnings_in_force.join(", ")
+                )
+            });
         }
         FactorEval {
             id: "conduct",
@@ -928,7 +990,7 @@ impl CreditRecord {
             name_zh: "交易行为",
             weight: c.weight,
             points: take_points(base, penalty),
-            facts,
+            facts: facts.list,
         }
     }
 
@@ -948,7 +1010,7 @@ impl CreditRecord {
         {
             out.push("customs dishonest-enterprise finding (失信企业) in force".to_owned());
         }
-        let t = self.totals(window_start(at, d.window_days));
+        let t = self.totals(window_start(at, d.window_days), false);
         if d.tax_days_late > 0 && t.tax_max_days_late > d.tax_days_late {
             out.push(format!(
                 "tax paid {} days late in the last {} days (more than {})",
@@ -964,18 +1026,36 @@ impl CreditRecord {
         out
     }
 
-    fn evaluate(&self, model: &CreditModel, at: Timestamp) -> Evaluation {
-        let mut factors = vec![
-            self.qualification(model, at),
-            self.compliance(model, at),
-            self.inspection(model, at),
-            self.tax(model, at),
-            self.conduct(model, at),
+    /// Scores the record as of `at`. `held` is the grade in force, which hysteresis keeps while the
+    /// score stays near a cut-off (`None` for a new record).
+    fn evaluate(
+        &self,
+        model: &CreditModel,
+        at: Timestamp,
+        held: Option<Grade>,
+        explain: bool,
+    ) -> Evaluation {
+        let factors = vec![
+            self.qualification(model, at, explain),
+            self.compliance(model, at, explain),
+            self.inspection(model, at, explain),
+            self.tax(model, at, explain),
+            self.conduct(model, at, explain),
         ];
         let (contributions, score) = apportion(&factors);
         let overrides = self.overrides(model, at);
+        let mut notes = Vec::new();
         let mut grade = if overrides.is_empty() {
-            model.grade_of_score(score)
+            let plain = model.grade_of_score(score);
+            let kept = model.grade_with_hysteresis(score, held);
+            if explain && kept != plain {
+                notes.push(format!(
+                    "score {score} would be {plain}, but it is within {} points of the cut-off: \
+                     the grade stays {kept} until the score moves clear of it",
+                    model.cutoffs.hysteresis
+                ));
+            }
+            kept
         } else {
             Grade::Dishonest
         };
@@ -986,8 +1066,8 @@ impl CreditRecord {
                 .is_some_and(|c| matches!(c.level, CertLevel::Advanced | CertLevel::Certified))
         {
             grade = Grade::Aa;
-            if let Some(q) = factors.first_mut() {
-                q.facts.push(format!(
+            if explain {
+                notes.push(format!(
                     "score {score} reaches AAA, but AAA needs a customs AEO certification in force: grade AA"
                 ));
             }
@@ -998,6 +1078,7 @@ impl CreditRecord {
             score,
             grade,
             overrides,
+            notes,
         }
     }
 
@@ -1005,11 +1086,11 @@ impl CreditRecord {
     /// where the record's windows end (`updated_at`); `now` only tells the reader how old that is
     /// and which certifications have lapsed since (they take effect at the next event or refresh).
     pub fn explain(&self, model: &CreditModel, now: Timestamp) -> Explanation {
-        let eval = self.evaluate(model, self.updated_at);
+        let eval = self.evaluate(model, self.updated_at, Some(self.grade), true);
         let class = model.class_of(eval.grade);
         let today = now.beijing_date();
         let evaluated = self.updated_at.beijing_date();
-        let mut factors: Vec<FactorExplanation> = eval
+        let factors: Vec<FactorExplanation> = eval
             .factors
             .into_iter()
             .zip(eval.contributions)
@@ -1023,28 +1104,25 @@ impl CreditRecord {
                 facts: f.facts,
             })
             .collect();
+        let mut notes = eval.notes;
         let stale = today.days_since(evaluated);
         if stale > 0 {
-            for f in &mut factors {
-                f.facts.push(format!(
-                    "as of {} ({} ago; windows move on with the next event)",
-                    fmt_date(evaluated),
-                    plural(u64::try_from(stale).unwrap_or(0), "day", "days")
-                ));
-            }
+            notes.push(format!(
+                "evaluated as of {} ({} ago); the windows move on with the next event",
+                fmt_date(evaluated),
+                plural(u64::try_from(stale).unwrap_or(0), "day", "days")
+            ));
         }
-        if let Some(q) = factors.iter_mut().find(|f| f.id == "qualification") {
-            for c in &self.certifications {
-                if let Some(until) = c.valid_until
-                    && c.in_force(evaluated)
-                    && !c.in_force(today)
-                {
-                    q.facts.push(format!(
-                        "{} certification lapsed on {} (effective at the next evaluation)",
-                        c.department,
-                        fmt_date(until)
-                    ));
-                }
+        for c in &self.certifications {
+            if let Some(until) = c.valid_until
+                && c.in_force(evaluated)
+                && !c.in_force(today)
+            {
+                notes.push(format!(
+                    "the {} certification lapsed after {}; it stops counting at the next evaluation",
+                    c.department,
+                    fmt_date(until)
+                ));
             }
         }
         Explanation {
@@ -1055,6 +1133,7 @@ impl CreditRecord {
             treatment: model.treatment(class),
             factors,
             overrides: eval.overrides,
+            notes,
         }
     }
 
