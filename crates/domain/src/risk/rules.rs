@@ -9,9 +9,7 @@ use super::config::{
     DistinctParams, QuantityParams, QuotaParams, RiskConfig, RuleId, RuleMode, RuleParams,
     SequenceParams, SpikeParams, SplittingParams, UndervaluationParams, VelocityParams,
 };
-use super::index::{
-    AddressEntry, BuyerEntry, Hs6, Key, KeyEntry, KeyHasher, RiskIndex, Track, hs6,
-};
+use super::index::{AddressEntry, BuyerEntry, Key, KeyEntry, KeyHasher, RiskIndex, Track, hs6};
 use super::reference::ReferencePrices;
 use super::{Evidence, RiskHit, RiskInput};
 use crate::time::Timestamp;
@@ -544,20 +542,23 @@ fn quantity(seen: &Seen, p: &QuantityParams, input: &RiskInput) -> Option<Findin
         ));
     }
     if !input.buyer.is_empty() {
-        // This declaration's quantity per heading, in first-line order.
-        let mut mine: Vec<(Hs6, &str, Decimal)> = Vec::new();
-        for l in &input.lines {
-            let h = hs6(&l.hs);
-            match mine.iter_mut().find(|(x, _, _)| *x == h) {
-                Some((_, _, q)) => *q = q.saturating_add(l.qty),
-                None => mine.push((h, l.hs.get(..6).unwrap_or(&l.hs), l.qty)),
-            }
-        }
         let entries = seen.buyer.map(|t| &t.entries);
         let cutoff = input.at.0.saturating_sub(days_ms(p.window_days));
         let start = entries.map_or(0, |q| window_start(q, cutoff, |e| e.at));
         let mut over = false;
-        for (h, heading, qty) in mine {
+        // Each heading once, at its first line (no allocation: declarations have few lines).
+        for (n, first) in input.lines.iter().enumerate() {
+            let h = hs6(&first.hs);
+            if input.lines.iter().take(n).any(|l| hs6(&l.hs) == h) {
+                continue;
+            }
+            let heading = first.hs.get(..6).unwrap_or(&first.hs);
+            let qty = input
+                .lines
+                .iter()
+                .skip(n)
+                .filter(|l| hs6(&l.hs) == h)
+                .fold(Decimal::ZERO, |s, l| s.saturating_add(l.qty));
             let earlier = |e: &BuyerEntry| {
                 e.lines
                     .iter()
