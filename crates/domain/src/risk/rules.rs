@@ -1,7 +1,7 @@
 //! The rules themselves (rules.md §6.2). Each looks at the index and the input and returns a
 //! finding or nothing; nothing here allocates unless a rule fires, so the clean path stays cheap.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use rust_decimal::Decimal;
 
@@ -9,7 +9,7 @@ use super::config::{
     DistinctParams, QuantityParams, QuotaParams, RiskConfig, RuleId, RuleMode, RuleParams,
     SequenceParams, SpikeParams, SplittingParams, UndervaluationParams, VelocityParams,
 };
-use super::index::{Hs6, Key, RiskIndex, Track, hs6};
+use super::index::{AddressEntry, BuyerEntry, Key, KeyEntry, KeyHasher, RiskIndex, Track, hs6};
 use super::reference::ReferencePrices;
 use super::{Evidence, RiskHit, RiskInput};
 use crate::time::Timestamp;
@@ -22,6 +22,31 @@ const MAX_LISTED: usize = 20;
 /// Hashed keys appear in evidence shortened to this many characters.
 const SHORT_KEY: usize = 12;
 
+/// The queues of this declaration's keys, looked up once for all rules (each lookup is a likely
+/// cache miss with 100 000 keys).
+struct Seen<'a> {
+    buyer: Option<&'a Track<BuyerEntry>>,
+    address: Option<&'a Track<AddressEntry>>,
+    payer: Option<&'a VecDeque<KeyEntry>>,
+    phone: Option<&'a VecDeque<KeyEntry>>,
+    seller: Option<&'a VecDeque<i64>>,
+}
+
+impl<'a> Seen<'a> {
+    fn of(ix: &'a RiskIndex, input: &RiskInput) -> Seen<'a> {
+        fn get<'m, V>(map: &'m HashMap<Key, V, KeyHasher>, k: &str) -> Option<&'m V> {
+            if k.is_empty() { None } else { map.get(k) }
+        }
+        Seen {
+            buyer: get(&ix.buyers, &input.buyer),
+            address: get(&ix.addresses, &input.address),
+            payer: get(&ix.payers, &input.payer),
+            phone: get(&ix.phones, &input.phone),
+            seller: get(&ix.sellers, &input.ebc_code),
+        }
+    }
+}
+
 struct Finding {
     summary: String,
     evidence: Vec<Evidence>,
@@ -33,6 +58,7 @@ pub(super) fn evaluate(
     refs: &ReferencePrices,
     input: &RiskInput,
 ) -> Vec<RiskHit> {
+    let seen = Seen::of(ix, input);
     let mut hits = Vec::new();
     for rule in RuleId::ALL {
         let s = cfg.rule(rule);
@@ -40,9 +66,9 @@ pub(super) fn evaluate(
             continue;
         }
         let found = match (rule, &s.params) {
-            (RuleId::R4, RuleParams::Splitting(p)) => splitting(ix, p, input),
+            (RuleId::R4, RuleParams::Splitting(p)) => splitting(&seen, p, input),
             (RuleId::R5Buyer, RuleParams::Velocity(p)) => velocity(
-                ix.buyers.get(input.buyer.as_str()).map(|t| &t.entries),
+                seen.buyer.map(|t| &t.entries),
                 |e| (e.at, &e.decl),
                 p,
                 input,
@@ -50,7 +76,7 @@ pub(super) fn evaluate(
                 &input.buyer,
             ),
             (RuleId::R5Payer, RuleParams::Velocity(p)) => velocity(
-                ix.payers.get(input.payer.as_str()),
+                seen.payer,
                 |e| (e.at, &e.decl),
                 p,
                 input,
@@ -58,7 +84,7 @@ pub(super) fn evaluate(
                 &input.payer,
             ),
             (RuleId::R5Phone, RuleParams::Velocity(p)) => velocity(
-                ix.phones.get(input.phone.as_str()),
+                seen.phone,
                 |e| (e.at, &e.decl),
                 p,
                 input,
@@ -66,7 +92,7 @@ pub(super) fn evaluate(
                 &input.phone,
             ),
             (RuleId::R5Address, RuleParams::Velocity(p)) => velocity(
-                ix.addresses.get(input.address.as_str()).map(|t| &t.entries),
+                seen.address.map(|t| &t.entries),
                 |e| (e.at, &e.decl),
                 p,
                 input,
@@ -74,7 +100,7 @@ pub(super) fn evaluate(
                 &input.address,
             ),
             (RuleId::R6Address, RuleParams::Distinct(p)) => distinct(
-                ix.addresses.get(input.address.as_str()),
+                seen.address,
                 |e| (e.at, &e.decl, e.buyer.as_ref()),
                 p,
                 input,
@@ -82,7 +108,7 @@ pub(super) fn evaluate(
                 ("buyers", &input.buyer),
             ),
             (RuleId::R6Id, RuleParams::Distinct(p)) => distinct(
-                ix.buyers.get(input.buyer.as_str()),
+                seen.buyer,
                 |e| (e.at, &e.decl, e.address.as_ref()),
                 p,
                 input,
@@ -91,9 +117,9 @@ pub(super) fn evaluate(
             ),
             (RuleId::R7, RuleParams::Undervaluation(p)) => undervaluation(refs, p, input),
             (RuleId::R8, RuleParams::Sequence(p)) => sequence(p, input),
-            (RuleId::R9, RuleParams::Spike(p)) => spike(ix, p, input),
-            (RuleId::R11, RuleParams::Quantity(p)) => quantity(ix, p, input),
-            (RuleId::R13, RuleParams::Quota(p)) => quota(ix, p, input),
+            (RuleId::R9, RuleParams::Spike(p)) => spike(&seen, p, input),
+            (RuleId::R11, RuleParams::Quantity(p)) => quantity(&seen, p, input),
+            (RuleId::R13, RuleParams::Quota(p)) => quota(&seen, p, input),
             // A config can only hold the parameter kind of each rule (checked on load and change).
             _ => None,
         };
@@ -149,7 +175,7 @@ fn id_list<'a>(earlier: impl Iterator<Item = &'a str>, current: &'a str) -> Stri
 }
 
 /// R4 — 化整为零: parts under the single limit that add up to more than it.
-fn splitting(ix: &RiskIndex, p: &SplittingParams, input: &RiskInput) -> Option<Finding> {
+fn splitting(seen: &Seen, p: &SplittingParams, input: &RiskInput) -> Option<Finding> {
     let limit = input.single_limit;
     if input.value >= limit {
         return None;
@@ -193,7 +219,7 @@ fn splitting(ix: &RiskIndex, p: &SplittingParams, input: &RiskInput) -> Option<F
 
     if !input.buyer.is_empty()
         && let Some((n, sum, ids)) = judge(
-            ix.buyers.get(input.buyer.as_str()).map(|t| &t.entries),
+            seen.buyer.map(|t| &t.entries),
             |e| (e.at, &e.decl, e.value),
             cutoff,
             input,
@@ -204,7 +230,7 @@ fn splitting(ix: &RiskIndex, p: &SplittingParams, input: &RiskInput) -> Option<F
     }
     if !input.address.is_empty()
         && let Some((n, sum, ids)) = judge(
-            ix.addresses.get(input.address.as_str()).map(|t| &t.entries),
+            seen.address.map(|t| &t.entries),
             |e| (e.at, &e.decl, e.value),
             cutoff,
             input,
@@ -441,7 +467,7 @@ fn sequence(p: &SequenceParams, input: &RiskInput) -> Option<Finding> {
 }
 
 /// R9 — a recently filed seller whose volume jumps.
-fn spike(ix: &RiskIndex, p: &SpikeParams, input: &RiskInput) -> Option<Finding> {
+fn spike(seen: &Seen, p: &SpikeParams, input: &RiskInput) -> Option<Finding> {
     let filed = input.ebc_filed_at?;
     let age = input.at.0.saturating_sub(filed.0);
     if age >= days_ms(p.new_enterprise_days) || input.ebc_code.is_empty() {
@@ -449,7 +475,7 @@ fn spike(ix: &RiskIndex, p: &SpikeParams, input: &RiskInput) -> Option<Finding> 
     }
     let window_cut = input.at.0.saturating_sub(hours_ms(p.window_hours));
     let base_cut = window_cut.saturating_sub(days_ms(p.baseline_days));
-    let (in_window, in_base) = match ix.sellers.get(input.ebc_code.as_str()) {
+    let (in_window, in_base) = match seen.seller {
         Some(q) => {
             let w = window_start(q, window_cut, |t| *t);
             let b = window_start(q, base_cut, |t| *t);
@@ -493,7 +519,7 @@ fn spike(ix: &RiskIndex, p: &SpikeParams, input: &RiskInput) -> Option<Finding> 
 }
 
 /// R11 — more than a person uses: one big line, or one heading bought again and again.
-fn quantity(ix: &RiskIndex, p: &QuantityParams, input: &RiskInput) -> Option<Finding> {
+fn quantity(seen: &Seen, p: &QuantityParams, input: &RiskInput) -> Option<Finding> {
     let mut evidence = Vec::new();
     let mut parts = Vec::new();
     for line in input.lines.iter().filter(|l| l.qty > p.max_line_qty) {
@@ -516,21 +542,24 @@ fn quantity(ix: &RiskIndex, p: &QuantityParams, input: &RiskInput) -> Option<Fin
         ));
     }
     if !input.buyer.is_empty() {
-        // This declaration's quantity per heading, in first-line order.
-        let mut mine: Vec<(Hs6, &str, Decimal)> = Vec::new();
-        for l in &input.lines {
-            let h = hs6(&l.hs);
-            match mine.iter_mut().find(|(x, _, _)| *x == h) {
-                Some((_, _, q)) => *q = q.saturating_add(l.qty),
-                None => mine.push((h, l.hs.get(..6).unwrap_or(&l.hs), l.qty)),
-            }
-        }
-        let entries = ix.buyers.get(input.buyer.as_str()).map(|t| &t.entries);
+        let entries = seen.buyer.map(|t| &t.entries);
         let cutoff = input.at.0.saturating_sub(days_ms(p.window_days));
         let start = entries.map_or(0, |q| window_start(q, cutoff, |e| e.at));
         let mut over = false;
-        for (h, heading, qty) in mine {
-            let earlier = |e: &super::index::BuyerEntry| {
+        // Each heading once, at its first line (no allocation: declarations have few lines).
+        for (n, first) in input.lines.iter().enumerate() {
+            let h = hs6(&first.hs);
+            if input.lines.iter().take(n).any(|l| hs6(&l.hs) == h) {
+                continue;
+            }
+            let heading = first.hs.get(..6).unwrap_or(&first.hs);
+            let qty = input
+                .lines
+                .iter()
+                .skip(n)
+                .filter(|l| hs6(&l.hs) == h)
+                .fold(Decimal::ZERO, |s, l| s.saturating_add(l.qty));
+            let earlier = |e: &BuyerEntry| {
                 e.lines
                     .iter()
                     .filter(|(x, _)| *x == h)
@@ -583,7 +612,7 @@ fn quantity(ix: &RiskIndex, p: &QuantityParams, input: &RiskInput) -> Option<Fin
 }
 
 /// R13 — a buyer close to the annual limit, or using it up fast.
-fn quota(ix: &RiskIndex, p: &QuotaParams, input: &RiskInput) -> Option<Finding> {
+fn quota(seen: &Seen, p: &QuotaParams, input: &RiskInput) -> Option<Finding> {
     let annual = input.annual_limit;
     if annual <= Decimal::ZERO {
         return None;
@@ -613,7 +642,7 @@ fn quota(ix: &RiskIndex, p: &QuotaParams, input: &RiskInput) -> Option<Finding> 
         ));
     }
     if !input.buyer.is_empty() {
-        let entries = ix.buyers.get(input.buyer.as_str()).map(|t| &t.entries);
+        let entries = seen.buyer.map(|t| &t.entries);
         let cutoff = input.at.0.saturating_sub(days_ms(p.window_days));
         let start = entries.map_or(0, |q| window_start(q, cutoff, |e| e.at));
         let sum = entries.map_or(input.value, |q| {

@@ -515,6 +515,14 @@ fn r11_adds_up_one_buyers_heading_over_30_days() {
     assert_eq!(ev(hit, "hs6"), "330499");
     assert_eq!(ev(hit, "qty_in_window"), "41");
     assert_eq!(ev(hit, "declarations"), "B1,B2,B3");
+    // Two lines of one heading in one declaration add up too.
+    let mut two_lines = buy("B5", T0 + D, "3304990099", "20");
+    two_lines.lines.push(line(2, "3304990012", "20", "200"));
+    let all = run(&cfg, &[buy("B4", T0, "3304990099", "1"), two_lines]);
+    assert_eq!(
+        ev(fired(&all[1], RuleId::R11).unwrap(), "qty_in_window"),
+        "41"
+    );
     // Exactly 40, or the 41st unit after the first purchase left the window: quiet.
     let at_limit = vec![
         buy("B1", T0, "3304990099", "20"),
