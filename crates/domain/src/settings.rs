@@ -15,6 +15,15 @@ pub enum Rounding {
     PerInventoryPerTaxType,
 }
 
+/// A settings document that does not parse or does not hold together.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// The tunable rules of clearance. `#[serde(default)]`, so a settings file names only what it changes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -61,6 +70,12 @@ pub struct Settings {
     pub revocation_restores_quota: bool,
     /// Whether bonded-only (仅限网购保税商品) goods are refused in direct-purchase (9610) imports [C].
     pub enforce_bonded_only: bool,
+    /// The credit scoring model and graded supervision (docs/credit.md).
+    pub credit: crate::credit::CreditModel,
+    /// Negative-list deadlines and durations (docs/negative-list.md).
+    pub listing: crate::negative::ListingSettings,
+    /// How risk score and credit class decide (docs/risk-rules.md).
+    pub policy: crate::clearance::Policy,
 }
 
 impl Default for Settings {
@@ -83,13 +98,37 @@ impl Default for Settings {
             quota_counts_dutiable_price: true,
             revocation_restores_quota: true,
             enforce_bonded_only: true,
+            credit: crate::credit::CreditModel::default(),
+            listing: crate::negative::ListingSettings::default(),
+            policy: crate::clearance::Policy::default(),
         }
     }
 }
 
 impl Settings {
     /// Reads settings from JSON; missing fields keep their defaults.
-    pub fn from_json(text: &str) -> Result<Settings, serde_json::Error> {
-        serde_json::from_str(text)
+    /// Parse and check a settings document: unknown values are errors, and the nested models
+    /// must be coherent (weights summing to 100, ordered cut-offs …).
+    pub fn from_json(text: &str) -> Result<Settings, SettingsError> {
+        let s: Settings = serde_json::from_str(text)?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        self.credit.validate().map_err(SettingsError::Invalid)?;
+        self.listing.validate().map_err(SettingsError::Invalid)?;
+        let p = &self.policy;
+        if p.review_score == 0 || p.inspect_score < p.review_score {
+            return Err(SettingsError::Invalid(
+                "policy: review_score must be > 0 and inspect_score >= review_score".into(),
+            ));
+        }
+        if p.escalation_days <= 0 {
+            return Err(SettingsError::Invalid(
+                "policy: escalation_days must be positive".into(),
+            ));
+        }
+        Ok(())
     }
 }

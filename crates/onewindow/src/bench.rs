@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use domain::clearance::ReleaseAll;
+use domain::clearance::Supervised;
 use server::app::now_ms;
 use server::intake;
 use server::pipeline::{Accepted, Job, Pipeline, PipelineConfig, PipelineError};
@@ -32,6 +32,10 @@ pub struct BenchArgs {
     pub no_paced: bool,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Risk rules during the runs: `on` (every rule of docs/risk-rules.md inline, the default
+    /// configuration) and/or `off` (every rule switched off); both to compare their cost.
+    #[arg(long, default_values_t = vec!["on".to_string()])]
+    pub rules: Vec<String>,
 }
 
 struct Message {
@@ -120,9 +124,10 @@ fn run_once(
     sets: usize,
     submitters: usize,
     pace: Option<f64>,
+    rules_on: bool,
 ) -> anyhow::Result<RunResult> {
     let store = store::open(target).with_context(|| format!("opening {target}"))?;
-    let pipeline = Pipeline::start(store, PipelineConfig::default(), Arc::new(ReleaseAll))?;
+    let pipeline = Pipeline::start(store, PipelineConfig::default(), Arc::new(Supervised))?;
     let filing =
         intake::admin_content(intake::FILING, traffic::registry_csv().as_bytes(), now_ms())
             .map_err(|e| anyhow::anyhow!(e))?;
@@ -132,6 +137,31 @@ fn run_once(
         filing,
         now_ms(),
     ))?;
+    if !rules_on {
+        for rule in domain::risk::RuleId::ALL {
+            let entry = intake::ActionEntry {
+                actor: domain::clearance::Actor::Regulator(domain::subject::Department::Customs),
+                action: domain::clearance::Action::ConfigureRule {
+                    rule: rule.code().to_string(),
+                    mode: Some(domain::risk::RuleMode::Off),
+                    score: None,
+                    params: None,
+                },
+            };
+            let body = serde_json::to_vec(&entry)?;
+            let content = intake::Intake::Action(Box::new(entry));
+            let accepted = pipeline.ingest.submit_blocking(Job::staff(
+                "regulator:customs",
+                intake::ACTION,
+                body,
+                content,
+                now_ms(),
+            ))?;
+            if let Some(Err(e)) = accepted.outcome {
+                anyhow::bail!("switching {} off: {e}", rule.code());
+            }
+        }
+    }
     let limits = ceb::Limits::default();
     let (pending_tx, pending_rx) = std::sync::mpsc::sync_channel::<Pending>(65_536);
     let next = AtomicUsize::new(0);
@@ -306,34 +336,47 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
         parse_n / 4.0
     );
     for (round, store) in args.store.iter().enumerate() {
-        let (target, dir) = scratch_target(store, round * 2)?;
-        println!(
-            "store {}:",
-            if store == "sqlite" {
-                "sqlite (embedded)"
-            } else {
-                "postgres"
-            }
-        );
-        let full = run_once(&target, &messages, args.declarations, args.submitters, None)?;
-        report("full speed", &full);
-        println!(
-            "  ratio to parsing alone on {cores} cores: {:.0} %",
-            100.0 * full.declarations_per_s / (parse_n / 4.0)
-        );
-        discard(&target, dir);
-        if !args.no_paced {
-            let (target, dir) = scratch_target(store, round * 2 + 1)?;
-            let half = full.declarations_per_s / 2.0;
-            let paced = run_once(
+        for (mode, rules) in args.rules.iter().enumerate() {
+            let rules_on = rules != "off";
+            let round = round * args.rules.len() + mode;
+            let (target, dir) = scratch_target(store, round * 2)?;
+            println!(
+                "store {}, risk rules {}:",
+                if store == "sqlite" {
+                    "sqlite (embedded)"
+                } else {
+                    "postgres"
+                },
+                if rules_on { "on" } else { "off" }
+            );
+            let full = run_once(
                 &target,
                 &messages,
                 args.declarations,
                 args.submitters,
-                Some(half),
+                None,
+                rules_on,
             )?;
-            report(&format!("paced at {half:.0}/s"), &paced);
+            report("full speed", &full);
+            println!(
+                "  ratio to parsing alone on {cores} cores: {:.0} %",
+                100.0 * full.declarations_per_s / (parse_n / 4.0)
+            );
             discard(&target, dir);
+            if !args.no_paced {
+                let (target, dir) = scratch_target(store, round * 2 + 1)?;
+                let half = full.declarations_per_s / 2.0;
+                let paced = run_once(
+                    &target,
+                    &messages,
+                    args.declarations,
+                    args.submitters,
+                    Some(half),
+                    rules_on,
+                )?;
+                report(&format!("paced at {half:.0}/s"), &paced);
+                discard(&target, dir);
+            }
         }
     }
     Ok(std::process::ExitCode::SUCCESS)

@@ -42,6 +42,16 @@ pub fn call(
     let response = match (method, body) {
         ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
         ("DELETE", _) => agent.delete(&url).header("Authorization", &auth).call(),
+        ("PATCH", Some((content_type, bytes))) => agent
+            .patch(&url)
+            .header("Authorization", &auth)
+            .header("Content-Type", content_type)
+            .send(bytes),
+        ("PUT", Some((content_type, bytes))) => agent
+            .put(&url)
+            .header("Authorization", &auth)
+            .header("Content-Type", content_type)
+            .send(bytes),
         (_, Some((content_type, bytes))) => agent
             .post(&url)
             .header("Authorization", &auth)

@@ -35,6 +35,10 @@ pub struct DemoArgs {
     pub bad_per_mille: u32,
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
+    /// Every this many declarations, one fraud scheme (split-order ring, shared address,
+    /// undervaluing seller, bulk resale, backdated payment) for the risk rules to catch; 0: none.
+    #[arg(long, default_value_t = 15)]
+    pub scheme_every: u64,
 }
 
 fn agent() -> ureq::Agent {
@@ -172,6 +176,26 @@ fn stream(
             tokens.insert(enterprise.code.to_string(), token.to_string());
         }
     }
+    let mut staff = HashMap::new();
+    for department in ["customs", "inspection"] {
+        let (status, body) = post(
+            &agent,
+            &format!("{base}/api/v1/enterprises/regulator:{department}/credentials"),
+            admin_token,
+            "application/json",
+            b"",
+        )?;
+        anyhow::ensure!(status == 201, "issuing the {department} credential failed");
+        if let Some(token) = body["token"].as_str() {
+            staff.insert(department, token.to_string());
+        }
+    }
+    let desk = crate::desk::Desk {
+        base: base.to_string(),
+        customs: staff.get("customs").cloned().unwrap_or_default(),
+        inspection: staff.get("inspection").cloned().unwrap_or_default(),
+    };
+    let mut desk_tally = crate::desk::DeskTally::default();
     let sample = traffic::demo_registry()
         .iter()
         .find(|e| e.roles.contains(&"ebc"))
@@ -192,6 +216,11 @@ fn stream(
             "    curl -s -H 'Authorization: Bearer {token}' '{base}/api/v1/receipts?after=0&limit=5'"
         );
     }
+    println!(
+        "  regulators:     customs {} / inspection {} (try {base}/api/v1/alerts, /api/v1/credit)",
+        desk.customs, desk.inspection
+    );
+    println!("  public:         {base}/api/public/credit   {base}/api/public/negative-list");
     println!("  stop with Ctrl-C.\n");
 
     let mix = traffic::Mix {
@@ -211,17 +240,73 @@ fn stream(
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
-        let set = generator.next_set(now_ms());
+        let mut sets = vec![generator.next_set(now_ms())];
+        if args.scheme_every > 0 && (tally.sets + 1) % args.scheme_every == 0 {
+            let scheme = traffic::Scheme::ALL
+                [((tally.sets + 1) / args.scheme_every) as usize % traffic::Scheme::ALL.len()];
+            println!(
+                "#scheme  {:<20} built to trip {}",
+                scheme.name(),
+                scheme.rules().join(", ")
+            );
+            sets.extend(generator.scheme(scheme, now_ms()));
+        }
         tally.sets += 1;
+        for set in &sets {
+            send_set(set, &agent, base, &tokens, &mut tally);
+        }
+        if last_report.elapsed() >= Duration::from_secs(10) {
+            last_report = Instant::now();
+            desk.work(&mut desk_tally);
+            println!(
+                "-- {} declarations sent: {} released, {} rejection receipts, {} refused at the door; top reasons: {:?}",
+                tally.sets,
+                tally.released,
+                tally.rejected,
+                tally.refused,
+                tally.reasons.iter().take(6).collect::<Vec<_>>()
+            );
+            println!(
+                "-- regulators: {} alerts assessed, {} disposed, {} reviewed ({} confirmed); {} inspections ({} failed)",
+                desk_tally.assessed,
+                desk_tally.disposed,
+                desk_tally.reviewed,
+                desk_tally.confirmed,
+                desk_tally.inspected,
+                desk_tally.failed
+            );
+            print!("{}", desk.report());
+        }
+    }
+    desk.work(&mut desk_tally);
+    println!(
+        "demo: {} declarations sent: {} released, {} rejection receipts, {} refused at the door",
+        tally.sets, tally.released, tally.rejected, tally.refused
+    );
+    print!("{}", desk.report());
+    stop.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Send the messages of one declaration set and print its outcome.
+fn send_set(
+    set: &traffic::DeclarationSet,
+    agent: &ureq::Agent,
+    base: &str,
+    tokens: &HashMap<String, String>,
+    tally: &mut Tally,
+) {
+    {
         let mut final_line: Option<String> = None;
         let mut released: Option<String> = None;
         let mut tax = rust_decimal::Decimal::ZERO;
+        let mut held: Option<String> = None;
         for message in &set.messages {
             let Some(token) = tokens.get(&message.sender) else {
                 continue;
             };
             let (status, body) = match post(
-                &agent,
+                agent,
                 &format!("{base}/api/v1/messages"),
                 token,
                 "application/xml",
@@ -271,6 +356,8 @@ fn stream(
                     final_line = Some(format!("rejected {kind}: {info}"));
                 } else if kind == "CEB622Message" && status == "800" {
                     released = receipt["declarationId"].as_str().map(str::to_string);
+                } else if kind == "CEB622Message" && (status == "300" || status == "500") {
+                    held = Some(status.to_string());
                 } else if kind == "CEB816Message" {
                     let head = &receipt["receipt"]["TaxHeadRd"];
                     for field in ["customsTax", "valueAddedTax", "consumptionTax"] {
@@ -293,23 +380,17 @@ fn stream(
         }
         if let Some(line) = final_line {
             println!("#{:<6} {:<20?} {line}", set.index, set.case);
-        }
-        if last_report.elapsed() >= Duration::from_secs(10) {
-            last_report = Instant::now();
+        } else if let Some(status) = held {
             println!(
-                "-- {} declarations sent: {} released, {} rejection receipts, {} refused at the door; top reasons: {:?}",
-                tally.sets,
-                tally.released,
-                tally.rejected,
-                tally.refused,
-                tally.reasons.iter().take(6).collect::<Vec<_>>()
+                "#{:<6} {:<20?} held ({status}) for {}",
+                set.index,
+                set.case,
+                if status == "500" {
+                    "inspection"
+                } else {
+                    "document review"
+                }
             );
         }
     }
-    println!(
-        "demo: {} declarations sent: {} released, {} rejection receipts, {} refused at the door",
-        tally.sets, tally.released, tally.rejected, tally.refused
-    );
-    stop.store(true, Ordering::Relaxed);
-    Ok(())
 }

@@ -14,7 +14,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod bench;
 mod client;
 mod demo;
+mod desk;
 mod offline;
+mod regulator;
 
 #[derive(Parser)]
 #[command(
@@ -102,6 +104,8 @@ enum Command {
         #[command(subcommand)]
         action: TariffAction,
     },
+    /// The credit and risk desk: alerts, inspections, credit, negative lists, recalls, rules.
+    Regulator(regulator::RegulatorArgs),
     /// Offline conformance mode: file a registry into a fresh store, process CEB files in the
     /// order given, write every receipt as a CEB XML file into DIR.
     Replay(offline::ReplayArgs),
@@ -130,7 +134,7 @@ enum EnterpriseAction {
     File { registry: PathBuf },
     /// List filed enterprises.
     List,
-    /// Issue an API credential for an enterprise code (or `admin`, `regulator`).
+    /// Issue an API credential for an enterprise code (or `admin`, `regulator:<department>`).
     Credential { code: String },
     /// Revoke a credential by key id.
     Revoke { key_id: String },
@@ -208,6 +212,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             )?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Regulator(args) => regulator::run(args),
         Command::Replay(args) => offline::replay(&args),
         Command::Rebuild { store } => offline::rebuild(&store),
         Command::Bench(args) => bench::run(&args),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use domain::clearance::ReleaseAll;
+use domain::clearance::Supervised;
 use server::intake;
 use server::pipeline::{Job, Pipeline, PipelineConfig};
 
@@ -105,7 +105,7 @@ fn replay_into(args: &ReplayArgs, start_ms: i64, scratch: &Path) -> anyhow::Resu
         buyer_secret: b"onewindow-replay".to_vec(),
         ..Default::default()
     };
-    let pipeline = Pipeline::start(store, config, Arc::new(ReleaseAll))?;
+    let pipeline = Pipeline::start(store, config, Arc::new(Supervised))?;
     let registry = std::fs::read(&args.registry)
         .with_context(|| format!("reading {}", args.registry.display()))?;
     let filing = intake::admin_content(intake::FILING, &registry, start_ms)
@@ -181,7 +181,7 @@ pub fn rebuild(args: &StoreArgs) -> anyhow::Result<ExitCode> {
         buyer_secret: buyer_secret(&args.data)?,
         ..Default::default()
     };
-    let replayed = server::pipeline::rebuild(store.as_ref(), &config, &ReleaseAll)?;
+    let replayed = server::pipeline::rebuild(store.as_ref(), &config, &Supervised)?;
     let after = store.projection_digest()?;
     println!(
         "rebuilt from {replayed} journal entries; projections {}",

@@ -56,13 +56,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/credentials/{key_id}", delete(revoke_credential))
         .route("/api/v1/tariff", post(load_tariff))
         .route("/api/v1/settings", get(get_settings).put(put_settings))
+        .merge(crate::oversight::routes())
         .fallback(|| async { Problem::not_found("route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
 
 /// Run a blocking store call off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, store::StoreError> + Send + 'static,
 ) -> Result<T, Problem> {
     match tokio::task::spawn_blocking(f).await {
@@ -71,7 +72,10 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, Problem> {
+pub(crate) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Principal, Problem> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -117,7 +121,10 @@ async fn openapi() -> Response {
 }
 
 /// Hand a job to the pipeline and wait until it is durable.
-async fn submit(state: &AppState, job: Job) -> Result<crate::pipeline::Accepted, Problem> {
+pub(crate) async fn submit(
+    state: &AppState,
+    job: Job,
+) -> Result<crate::pipeline::Accepted, Problem> {
     let rx = state
         .ingest
         .submit(job)
@@ -389,6 +396,42 @@ async fn file_enterprises(
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
     admin(&state, &headers).await?;
+    // 事前准入禁止: an enterprise on the credit negative list may not be filed (again).
+    if let Ok(Intake::Filing(list)) = intake::admin_content(intake::FILING, &body, now_ms()) {
+        for e in list {
+            let store = state.store.clone();
+            let code = e.code.clone();
+            let listings = blocking(move || {
+                store.records(&store::RecordQuery {
+                    kind: "listing",
+                    party: Some(&code),
+                    status: None,
+                    after: None,
+                    limit: 1000,
+                })
+            })
+            .await?;
+            let now = domain::time::Timestamp(now_ms());
+            let barred = listings.iter().find_map(|row| {
+                serde_json::from_str::<domain::negative::Listing>(&row.body)
+                    .ok()
+                    .filter(|l| l.blocks(now))
+            });
+            if let Some(l) = barred {
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    "listed-enterprise",
+                    "the enterprise is on the credit negative list; filing is refused",
+                )
+                .detail(format!(
+                    "{}: listing {} ({})",
+                    e.code,
+                    l.id,
+                    l.category.title()
+                )));
+            }
+        }
+    }
     admin_entry(&state, intake::FILING, body).await
 }
 
@@ -425,14 +468,15 @@ async fn list_credentials(
 }
 
 /// `POST /api/v1/enterprises/{code}/credentials`: issue an API credential. The token is shown
-/// in this answer only. `{code}` may also be `admin` or `regulator` for staff credentials.
+/// in this answer only. `{code}` may also be `admin` or `regulator:<department>` (customs,
+/// inspection, tax, market_supervision, zone_office, third_party) for staff credentials.
 async fn issue_credential(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(code): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
     admin(&state, &headers).await?;
-    if code != auth::ADMIN && code != auth::REGULATOR {
+    if !Principal::is_staff_subject(&code) {
         let store = state.store.clone();
         let lookup = code.clone();
         let filed = blocking(move || store.enterprise(&lookup)).await?;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use domain::clearance::{Decider, ReleaseAll};
+use domain::clearance::{Decider, Supervised};
 use store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -98,7 +98,7 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 
 /// Open everything and start serving on `config.listen`.
 pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
-    start_with(config, Arc::new(ReleaseAll)).await
+    start_with(config, Arc::new(Supervised)).await
 }
 
 pub async fn start_with(

@@ -4,34 +4,53 @@
 //! and the secret is 32 random bytes. The tokens carry 256 bits of entropy, so a plain SHA-256 is
 //! the right hash (a slow password hash would buy nothing and cost every request).
 
+use domain::clearance::Actor;
+use domain::subject::Department;
 use sha2::{Digest, Sha256};
 use store::CredentialRow;
 
 /// Who is calling. Enterprises act under their filed code; staff under a role name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
-    /// A filed enterprise (its code). Sees only its own declarations, receipts and bills.
+    /// A filed enterprise (its code). Sees only its own declarations, receipts, bills, credit
+    /// record and listings.
     Enterprise(String),
     /// Zone administrator: files enterprises, issues credentials, loads tariffs; sees everything.
     Admin,
-    /// A regulator: reads everything, changes nothing here.
-    Regulator,
+    /// A regulator of one department (credential subject `regulator:<department>`; a bare
+    /// `regulator` is customs). Reads everything; acts as its department allows (docs/roles in
+    /// docs/api.md).
+    Regulator(Department),
 }
 
 impl Principal {
     pub fn from_subject(subject: &str) -> Principal {
         match subject {
             ADMIN => Principal::Admin,
-            REGULATOR => Principal::Regulator,
-            code => Principal::Enterprise(code.to_string()),
+            REGULATOR => Principal::Regulator(Department::Customs),
+            other => match other.strip_prefix("regulator:").and_then(Department::parse) {
+                Some(d) => Principal::Regulator(d),
+                None => Principal::Enterprise(other.to_string()),
+            },
         }
+    }
+
+    /// Whether `subject` names a staff credential (admin or a regulator department).
+    pub fn is_staff_subject(subject: &str) -> bool {
+        !matches!(Principal::from_subject(subject), Principal::Enterprise(_))
+            && (subject == ADMIN
+                || subject == REGULATOR
+                || subject
+                    .strip_prefix("regulator:")
+                    .and_then(Department::parse)
+                    .is_some())
     }
 
     /// The enterprise code this principal is limited to, or `None` for staff who see all.
     pub fn party(&self) -> Option<&str> {
         match self {
             Principal::Enterprise(code) => Some(code),
-            Principal::Admin | Principal::Regulator => None,
+            Principal::Admin | Principal::Regulator(_) => None,
         }
     }
 
@@ -39,7 +58,16 @@ impl Principal {
         match self {
             Principal::Enterprise(code) => code.clone(),
             Principal::Admin => ADMIN.to_string(),
-            Principal::Regulator => REGULATOR.to_string(),
+            Principal::Regulator(d) => format!("{REGULATOR}:{d}"),
+        }
+    }
+
+    /// The actor supervision actions are recorded under.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::Enterprise(code) => Actor::Enterprise(code.clone()),
+            Principal::Admin => Actor::Admin,
+            Principal::Regulator(d) => Actor::Regulator(*d),
         }
     }
 }

@@ -16,6 +16,15 @@ use crate::problem::Problem;
 pub const FILING: &str = "FILING";
 pub const TARIFF: &str = "TARIFF";
 pub const SETTINGS: &str = "SETTINGS";
+/// A credit, risk, negative-list or inspection action (JSON: `{"actor": …, "action": …}`).
+pub const ACTION: &str = "ACTION";
+
+/// The journal body of an [`ACTION`] entry.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct ActionEntry {
+    pub actor: domain::clearance::Actor,
+    pub action: domain::clearance::Action,
+}
 
 /// The parsed content of one journal entry.
 pub enum Intake {
@@ -26,6 +35,7 @@ pub enum Intake {
     Filing(Vec<Enterprise>),
     Tariff(Box<Tariff>),
     Settings(Box<domain::settings::Settings>),
+    Action(Box<ActionEntry>),
     /// A journal body that no longer parses (cannot happen for entries this version wrote).
     Unreadable(String),
 }
@@ -248,6 +258,9 @@ pub fn admin_content(kind: &str, body: &[u8], now_ms: i64) -> Result<Intake, Str
         SETTINGS => domain::settings::Settings::from_json(text)
             .map(|s| Intake::Settings(Box::new(s)))
             .map_err(|e| e.to_string()),
+        ACTION => serde_json::from_str::<ActionEntry>(text)
+            .map(|a| Intake::Action(Box::new(a)))
+            .map_err(|e| format!("not a supervision action: {e}")),
         other => Err(format!("unknown administrative entry {other}")),
     }
 }
@@ -256,7 +269,7 @@ pub fn admin_content(kind: &str, body: &[u8], now_ms: i64) -> Result<Intake, Str
 /// default limits apply.
 pub fn from_record(record: &JournalRecord) -> Intake {
     match record.kind.as_str() {
-        FILING | TARIFF | SETTINGS => {
+        FILING | TARIFF | SETTINGS | ACTION => {
             admin_content(&record.kind, &record.body, record.received_at_ms)
                 .unwrap_or_else(Intake::Unreadable)
         }
@@ -281,6 +294,10 @@ pub fn commands(content: Intake, sender: &str) -> Vec<Command> {
         Intake::Filing(list) => list.into_iter().map(Command::FileEnterprise).collect(),
         Intake::Tariff(tariff) => vec![Command::LoadTariff(*tariff)],
         Intake::Settings(settings) => vec![Command::SetSettings(*settings)],
+        Intake::Action(entry) => {
+            let ActionEntry { actor, action } = *entry;
+            vec![Command::Supervise { actor, action }]
+        }
         Intake::Ceb(documents) => documents
             .into_iter()
             .map(|document| Command::Declare {

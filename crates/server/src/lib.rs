@@ -10,6 +10,7 @@ pub mod intake;
 pub mod mapping;
 pub mod openapi;
 pub mod outlet;
+pub mod oversight;
 pub mod pipeline;
 pub mod problem;
 pub mod view;

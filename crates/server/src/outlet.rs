@@ -7,7 +7,9 @@ use domain::clearance::{Changes, ListReturn, Receipt, ReceiptBody};
 use domain::money::to_fen;
 use domain::time::Timestamp;
 use rust_decimal::Decimal;
-use store::{Batch, DeclarationRow, EnterpriseRow, QuotaRow, ReceiptRow, StateRow, TaxBillRow};
+use store::{
+    Batch, DeclarationRow, EnterpriseRow, QuotaRow, ReceiptRow, RecordRow, StateRow, TaxBillRow,
+};
 
 fn amount(d: Decimal) -> String {
     format!("{:.2}", domain::money::round_fen(d))
@@ -259,6 +261,16 @@ pub fn receipt_rows(receipt: &Receipt, now: Timestamp, seq: &mut i64, out: &mut 
 
 /// Everything the engine changed, as projection rows of the batch.
 pub fn changes_into_batch(changes: Changes, batch: &mut Batch) {
+    batch
+        .records
+        .extend(changes.records.into_iter().map(|r| RecordRow {
+            kind: r.kind.to_string(),
+            key: r.key,
+            party: r.party,
+            status: r.status,
+            updated_at_ms: r.updated_at.0,
+            body: r.body,
+        }));
     batch.state.extend(
         changes
             .state

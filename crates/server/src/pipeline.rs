@@ -31,6 +31,8 @@ pub struct Accepted {
     pub seq: i64,
     /// Every receipt the message caused, in order (its own acceptance or rejection first).
     pub receipts: Vec<ReceiptRow>,
+    /// For a supervision action: what it did, or why the engine refused it.
+    pub outcome: Option<domain::clearance::Outcome>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,8 +73,20 @@ impl Job {
 
     /// An administrative entry (filing, tariff, settings) with its parsed content.
     pub fn admin(kind: &str, body: Vec<u8>, content: Intake, received_at_ms: i64) -> Job {
+        Job::staff(crate::auth::ADMIN, kind, body, content, received_at_ms)
+    }
+
+    /// An administrative or supervision entry journaled under `sender` (admin, a regulator, or an
+    /// enterprise acting on its own listing).
+    pub fn staff(
+        sender: &str,
+        kind: &str,
+        body: Vec<u8>,
+        content: Intake,
+        received_at_ms: i64,
+    ) -> Job {
         Job {
-            sender: crate::auth::ADMIN.to_string(),
+            sender: sender.to_string(),
             received_at_ms,
             kind: kind.to_string(),
             guid: format!("{kind}-{received_at_ms}"),
@@ -359,6 +373,7 @@ impl Writer {
                 Accepted {
                     seq: record.seq,
                     receipts,
+                    outcome: self.engine.take_outcome(),
                 },
             ));
             batch.append.push(record);
@@ -425,6 +440,7 @@ pub fn rebuild(
                 &mut receipt_seq,
             );
             batch.receipts.extend(rows);
+            let _ = engine.take_outcome();
         }
         batch.applied = last_seq;
         outlet::changes_into_batch(engine.take_changes(), &mut batch);

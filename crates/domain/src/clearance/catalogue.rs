@@ -2,7 +2,7 @@
 //!
 //! Real customs and e-port codes are used where `ceb-spec.md` §4 gives them; the rest are
 //! OneWindow's own codes in the 9xxx range (91xx match rules M1–M11, 92xx content rules A1–A11,
-//! 93xx filing, 94xx tariff, 95xx lifecycle, 90xx status notes). `docs/errors.md` documents each
+//! 93xx filing, 94xx tariff, 95xx lifecycle, 96xx credit and risk, 90xx status notes). `docs/errors.md` documents each
 //! one, and a test keeps the two in step. Codes are stable: never renumber, only add.
 
 use serde::{Deserialize, Serialize};
@@ -97,6 +97,15 @@ catalogue! {
     WaybillNotFound = ("9506", "513", "未找到对应的运单", "no accepted waybill with this logisticsCode + logisticsNo"),
     WaybillStatusInvalid = ("9507", "513", "运单状态不正确", "logisticsStatus must be S (signed-for)"),
     DuplicateDeclaration = ("9508", "duplicate", "重复申报", "the same status or request was already declared with another guid"),
+
+    // Credit and risk (信用与风险).
+    ListedEnterprise = ("9601", "credit", "企业列入信用负面清单，禁止新增申报", "a party is on the credit negative list: filing and new declarations are refused"),
+    ListedPerson = ("9602", "credit", "订购人列入信用负面清单", "the buyer is on the credit negative list (identity misuse, resale …)"),
+    GoodsControlled = ("9603", "control", "商品列入贸易管制负面清单", "a line is banned or restricted by the trade-control negative list"),
+    GoodsRecalled = ("9604", "recall", "商品处于召回状态，不得申报", "a line is under a product recall"),
+    RecallStopped = ("9605", "recall", "商品召回，清单停止放行", "the inventory was stopped by a product recall while in flight"),
+    RiskRejected = ("9606", "risk", "风险评分超过退单阈值", "the risk score reached the rejection threshold"),
+    InspectionFailed = ("9607", "inspection", "查验不合格", "the physical inspection found a violation"),
 }
 
 /// A rejection: a catalogue entry plus an optional detail (which field, which code).

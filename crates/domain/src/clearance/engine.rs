@@ -19,6 +19,7 @@ use super::receipt::{
     LogisticsStatusReturn, OrderReturn, PaymentReturn, Receipt, ReceiptBody, TaxBill, TaxBillLine,
     TaxBillView, TaxStatus, receipt_guid,
 };
+use crate::credit::CreditEventKind;
 use crate::limits::{self, LimitVerdict, QuotaLedger};
 use crate::money::round_fen;
 use crate::personal::{self, BuyerKey};
@@ -27,6 +28,10 @@ use crate::settings::Settings;
 use crate::tariff::Tariff;
 use crate::tax::{self, Regime, TaxAssessment, TaxError, TaxInput, TaxLineInput};
 use crate::time::{CivilDate, Timestamp};
+
+#[path = "supervision.rs"]
+pub(crate) mod supervision;
+use supervision::{Action, Actor, Advice, RecordChange, Supervision};
 
 /// What the engine is asked to do. Every command comes from the journal, in order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,6 +51,12 @@ pub enum Command {
         release: bool,
         reason: String,
     },
+    /// A credit, negative-list, risk or inspection action (信用与风险), by a regulator, an
+    /// enterprise about itself, or the system.
+    Supervise {
+        actor: Actor,
+        action: Action,
+    },
 }
 
 /// What a [`Decider`] sees: the matched declaration, its value, tax and the buyer's quota.
@@ -63,6 +74,8 @@ pub struct DecisionContext<'a> {
     pub assessment: &'a TaxAssessment,
     /// The buyer's used annual quota before this declaration.
     pub quota_used_before: Decimal,
+    /// What risk and credit advise (risk score, hits, credit class, sampling, listings).
+    pub advice: &'a Advice,
     pub now: Timestamp,
 }
 
@@ -85,13 +98,27 @@ pub trait Decider {
     fn decide(&self, ctx: &DecisionContext) -> Decision;
 }
 
-/// Releases every consistent declaration (no risk rules yet).
+/// Releases every consistent declaration, whatever risk and credit say (risk alerts are still
+/// collected). For drills and tests of the match alone.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReleaseAll;
 
 impl Decider for ReleaseAll {
     fn decide(&self, _ctx: &DecisionContext) -> Decision {
         Decision::Release
+    }
+}
+
+/// The standard decider: the answer from the risk score and the credit class, by the policy in
+/// the settings (refuse listed parties and recalled goods, inspect above the inspection score,
+/// when sampled or when a party was listed in flight, review above the review score or when the
+/// class requires it, release otherwise).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Supervised;
+
+impl Decider for Supervised {
+    fn decide(&self, ctx: &DecisionContext) -> Decision {
+        ctx.advice.decision.clone()
     }
 }
 
@@ -105,6 +132,8 @@ pub struct Changes {
     pub quotas: Vec<(BuyerKey, i32, Decimal)>,
     pub tax_bills: Vec<TaxBillView>,
     pub enterprises: Vec<Enterprise>,
+    /// Supervision records (credit, alerts, inspections, listings, recalls, controls, rules).
+    pub records: Vec<RecordChange>,
 }
 
 /// A state row could not be read back.
@@ -174,6 +203,13 @@ struct Declaration {
     /// gnum → quantity returned so far.
     returned: BTreeMap<u32, Decimal>,
     bill: Option<Bill>,
+    /// Every time the declaration passed the match: (engine serial, time, dutiable price) —
+    /// what the risk windows are rebuilt from at start-up.
+    #[serde(default)]
+    matches: Vec<(u64, Timestamp, Decimal)>,
+    /// Full inspection is due when it matches: a party was listed while it was in flight.
+    #[serde(default)]
+    forced: Option<String>,
 }
 
 fn is_rejected(status: i32) -> bool {
@@ -203,6 +239,7 @@ pub struct Engine {
     seen: BTreeSet<String>,
     quota: QuotaLedger,
     serial: u64,
+    sup: Supervision,
     // Indices, rebuilt on restore.
     payment_index: BTreeMap<(String, String), DeclarationId>,
     invt_index: BTreeMap<String, DeclarationId>,
@@ -312,6 +349,7 @@ impl Engine {
             seen: BTreeSet::new(),
             quota: QuotaLedger::default(),
             serial: 0,
+            sup: Supervision::new(),
             payment_index: BTreeMap::new(),
             invt_index: BTreeMap::new(),
             waiters: BTreeMap::new(),
@@ -380,7 +418,17 @@ impl Engine {
                     e.quota.consume(&q.buyer, q.year, q.used);
                 }
                 NS_META => e.serial = parse(&ns, &key, &value)?,
-                _ => return Err(RestoreError::UnknownNamespace { namespace: ns, key }),
+                _ => match e.restore_supervision(&ns, &key, &value) {
+                    Ok(true) => {}
+                    Ok(false) => return Err(RestoreError::UnknownNamespace { namespace: ns, key }),
+                    Err(source) => {
+                        return Err(RestoreError::BadRow {
+                            namespace: ns,
+                            key,
+                            source,
+                        });
+                    }
+                },
             }
         }
         for d in e.decls.values() {
@@ -402,6 +450,7 @@ impl Engine {
                     .insert(d.id.clone());
             }
         }
+        e.reindex_supervision();
         e.dirty_settings = false;
         e.dirty_tariff = false;
         e.dirty_serial = false;
@@ -465,6 +514,7 @@ impl Engine {
                 release,
                 reason,
             } => self.conclude(&declaration, release, &reason, now),
+            Command::Supervise { actor, action } => self.supervise_action(&actor, action, now),
         }
     }
 
@@ -538,7 +588,13 @@ impl Engine {
         };
         match result {
             Ok(receipts) => receipts,
-            Err(rej) => vec![reject_node(&doc, sender, &rej, now)],
+            Err(rej) => {
+                let kind = CreditEventKind::Rejected {
+                    code: rej.code.code().to_owned(),
+                };
+                self.credit_parties(&[sender], &kind, now);
+                vec![reject_node(&doc, sender, &rej, now)]
+            }
         }
     }
 
@@ -566,6 +622,8 @@ impl Engine {
             cancelled: false,
             returned: BTreeMap::new(),
             bill: None,
+            matches: Vec::new(),
+            forced: None,
         });
         d.updated_at = now;
         d
@@ -594,6 +652,8 @@ impl Engine {
         checks::named(&self.registry, &parties)?;
         checks::order(o, self.settings.amount_tolerance)?;
         let id = DeclarationId::derive(&o.ebp_code, &o.order_no);
+        let named: Vec<&str> = parties.iter().map(|(_, c, _)| *c).collect();
+        self.barred(&named, Some(&id), now)?;
         let modify = if let Some(existing) = self.decls.get(&id).and_then(|d| d.order.as_ref()) {
             if o.app_type == "1" {
                 return Err(Rejection::new(ErrorCode::DuplicateOrder));
@@ -642,6 +702,7 @@ impl Engine {
         )?;
         checks::payment(p)?;
         let id = DeclarationId::derive(&p.ebp_code, &p.order_no);
+        self.barred(&[&p.pay_code, &p.ebp_code], Some(&id), now)?;
         let key = (p.pay_code.clone(), p.pay_transaction_id.clone());
         let existing = self.decls.get(&id).and_then(|d| d.payment.as_ref());
         let other_owner = self
@@ -702,6 +763,12 @@ impl Engine {
         )?;
         checks::waybill(w)?;
         let key = (w.logistics_code.clone(), w.logistics_no.clone());
+        let waiting = self
+            .waiters
+            .get(&key)
+            .and_then(|s| s.iter().next())
+            .cloned();
+        self.barred(&[&w.logistics_code], waiting.as_ref(), now)?;
         let modify = match self.waybills.get(&key) {
             Some(_) if w.app_type == "1" => {
                 return Err(Rejection::new(ErrorCode::DuplicateWaybill));
@@ -812,6 +879,12 @@ impl Engine {
         )?;
         checks::inventory(i, &self.tariff, self.settings.enforce_bonded_only)?;
         let id = DeclarationId::derive(&i.ebp_code, &i.order_no);
+        self.barred(
+            &[&i.ebp_code, &i.ebc_code, &i.logistics_code, &i.agent_code],
+            Some(&id),
+            now,
+        )?;
+        self.goods_check(i, now)?;
         let (modify, old_waiter) = match self.decls.get(&id) {
             Some(d) => match &d.inventory {
                 Some(e) if is_rejected(e.status) || d.cancelled => (false, None),
@@ -912,7 +985,36 @@ impl Engine {
         );
         let assessed = match outcome {
             Ok(a) => a,
-            Err(rej) => return self.reject_inventory(id, &rej.info(), rej.return_status(), now),
+            Err(rej) => {
+                let parties = [i.doc.ebc_code.clone(), i.doc.agent_code.clone()];
+                let kind = CreditEventKind::Rejected {
+                    code: rej.code.code().to_owned(),
+                };
+                self.credit_parties(&[&parties[0], &parties[1]], &kind, now);
+                return self.reject_inventory(id, &rej.info(), rej.return_status(), now);
+            }
+        };
+        let input = self.risk_input(
+            id,
+            &o.doc,
+            &p.doc,
+            &i.doc,
+            &assessed.buyer,
+            assessed.value,
+            assessed.used_before,
+            now,
+        );
+        let screen = self.screen(&i.doc, &p.doc.pay_code, now);
+        let advice = self.supervise(id, input, screen, &assessed.buyer, now);
+        // The supervision step changed only its own state; the documents are as they were.
+        let Some(d) = self.decls.get(id) else {
+            return Vec::new();
+        };
+        let (Some(o), Some(p), Some(i)) = (&d.order, &d.payment, &d.inventory) else {
+            return Vec::new();
+        };
+        let Some(w) = self.waybills.get(&wkey) else {
+            return Vec::new();
         };
         let invt_no = {
             let n = self.serial + 1;
@@ -930,9 +1032,19 @@ impl Engine {
             regime: assessed.regime,
             assessment: &assessed.assessment,
             quota_used_before: assessed.used_before,
+            advice: &advice,
             now,
         });
-        let _ = self.next_serial();
+        let parties: Vec<String> = vec![
+            i.doc.ebc_code.clone(),
+            i.doc.ebp_code.clone(),
+            i.doc.agent_code.clone(),
+            i.doc.logistics_code.clone(),
+            p.doc.pay_code.clone(),
+        ];
+        let match_seq = self.next_serial();
+        let refs: Vec<&str> = parties.iter().map(String::as_str).collect();
+        self.credit_parties(&refs, &CreditEventKind::DeclarationFiled, now);
         // Passed: consume the quota now, so no later declaration can overrun it.
         self.quota
             .consume(&assessed.buyer, assessed.year, assessed.quota_amount);
@@ -960,6 +1072,8 @@ impl Engine {
         d.assessment = Some(assessed.assessment);
         d.invt_no = Some(invt_no.clone());
         d.info = passed.clone();
+        d.matches.push((match_seq, now, assessed.value));
+        d.forced = None;
         if let Some(o) = d.order.as_mut()
             && o.status < 120
         {
@@ -1018,7 +1132,15 @@ impl Engine {
                 )),
             });
         }
+        if let Decision::Reject { code, .. } = &decision {
+            let kind = CreditEventKind::Rejected { code: code.clone() };
+            self.credit_parties(&[&parties[0], &parties[2]], &kind, now);
+        }
+        let inspect = decision == Decision::Inspection;
         out.extend(self.decide(id, decision, now));
+        if inspect {
+            self.open_task(id, advice.reasons, now);
+        }
         out
     }
 
@@ -1272,10 +1394,21 @@ impl Engine {
         if !held {
             return Vec::new();
         }
+        self.close_task(id, "concluded", now);
         if release {
             self.release(id, now)
         } else {
             let text = format!("{}{reason}", info(ErrorCode::ReviewRejected));
+            let ebc = self
+                .decls
+                .get(id)
+                .and_then(|d| d.inventory.as_ref())
+                .map(|i| i.doc.ebc_code.clone())
+                .unwrap_or_default();
+            let kind = CreditEventKind::Rejected {
+                code: ErrorCode::ReviewRejected.code().to_owned(),
+            };
+            self.credit_parties(&[&ebc], &kind, now);
             self.reject_inventory(id, &text, 100, now)
         }
     }
@@ -1289,6 +1422,13 @@ impl Engine {
             self.settings.tax_due_from_day,
             self.settings.tax_due_until_day,
         );
+        let ebc = self
+            .decls
+            .get(id)
+            .and_then(|d| d.inventory.as_ref())
+            .map(|i| i.doc.ebc_code.clone())
+            .unwrap_or_default();
+        self.credit_parties(&[&ebc], &CreditEventKind::Released, now);
         let Some(d) = self.decls.get_mut(id) else {
             return out;
         };
@@ -1401,6 +1541,8 @@ impl Engine {
                 i.status = 399;
             }
         }
+        self.close_task(&id, "cancelled", now);
+        self.credit_parties(&[&c.ebc_code], &CreditEventKind::Cancelled, now);
         let to = recipients([sender, c.agent_code.as_str(), c.ebc_code.as_str()]);
         let r = |status: i32, text: String| Receipt {
             recipients: to.clone(),
@@ -1520,6 +1662,7 @@ impl Engine {
             Some((v, _)) => Some(round_fen(reserved * (old_value - *v) / old_value)),
         };
         self.restore_quota(&id, give_back);
+        self.credit_parties(&[&r.ebc_code], &CreditEventKind::Returned, now);
         self.dirty_decls.insert(id.clone());
         let Some(d) = self.decls.get_mut(&id) else {
             return Ok(out);
@@ -1739,6 +1882,7 @@ impl Engine {
             ));
             c.quotas.push((buyer, year, used));
         }
+        self.supervision_changes(&mut c.state, &mut c.records);
         c
     }
 }

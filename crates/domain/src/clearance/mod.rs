@@ -1,5 +1,5 @@
 //! 通关 — the clearance engine: declaration documents in, receipts out (三单对碰, limits, tax,
-//! decision, release, cancellation, return).
+//! decision, release, cancellation, return), with credit and risk inside the decision.
 
 pub mod catalogue;
 mod checks;
@@ -8,8 +8,13 @@ pub mod model;
 pub mod receipt;
 
 pub use catalogue::{ErrorCode, Rejection};
+pub use engine::supervision::{
+    Action, Actor, Advice, Alert, AlertLevel, AlertState, Disposal, InspectionTask, Outcome,
+    Policy, RecallHit, RecallRecord, RecordChange, RuleStats, Step, SubjectRef, TaskState,
+};
 pub use engine::{
     Changes, Command, Decider, Decision, DecisionContext, Engine, ReleaseAll, RestoreError,
+    Supervised,
 };
 pub use model::*;
 pub use receipt::*;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use domain::clearance::ReleaseAll;
+use domain::clearance::{ReleaseAll, Supervised};
 use server::pipeline::PipelineConfig;
 use traffic::{Generator, Mix};
 
@@ -42,7 +42,7 @@ async fn traffic_then_rebuild(store: Option<String>) {
     assert_eq!(positions.applied, positions.journal);
     let replayed = tokio::task::spawn_blocking({
         let store = store.clone();
-        move || server::pipeline::rebuild(store.as_ref(), &PipelineConfig::default(), &ReleaseAll)
+        move || server::pipeline::rebuild(store.as_ref(), &PipelineConfig::default(), &Supervised)
     })
     .await
     .unwrap()

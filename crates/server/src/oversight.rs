@@ -1,0 +1,922 @@
+//! The credit and risk API (`/api/v1/alerts`, `/inspections`, `/credit`, `/listings`,
+//! `/goods-controls`, `/recalls`, `/risk`) and the public credit query (`/api/public`).
+//!
+//! Reads come from the store's supervision records (one indexed query each). Every change is a
+//! journaled supervision action: the handler checks the caller's role coarsely, the engine checks
+//! the department and the state it finds, and the answer carries what the action did or a problem
+//! saying why it was refused.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use domain::clearance::{Action, AlertLevel, Disposal, SubjectRef};
+use domain::credit::CertLevel;
+use domain::negative::{Category, Control, GoodsMatch, Listing, ListingAction, Severity};
+use domain::risk::RuleMode;
+use domain::subject::{Department, Subject};
+use domain::time::{CivilDate, Timestamp};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::{RecordQuery, RecordRow};
+
+use crate::api::{AppState, authenticate, blocking, submit};
+use crate::app::now_ms;
+use crate::auth::Principal;
+use crate::intake::{self, ActionEntry, Intake};
+use crate::pipeline::Job;
+use crate::problem::Problem;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/alerts", get(list_alerts))
+        .route("/api/v1/alerts/{id}", get(get_alert))
+        .route("/api/v1/alerts/{id}/assess", post(assess_alert))
+        .route("/api/v1/alerts/{id}/dispose", post(dispose_alert))
+        .route("/api/v1/alerts/{id}/review", post(review_alert))
+        .route("/api/v1/inspections", get(list_inspections))
+        .route("/api/v1/inspections/{id}", get(get_inspection))
+        .route("/api/v1/inspections/{id}/finding", post(record_finding))
+        .route("/api/v1/declarations/{id}/conclude", post(conclude))
+        .route("/api/v1/credit", get(list_credit))
+        .route("/api/v1/credit/{subject}", get(get_credit))
+        .route("/api/v1/credit/{code}/certifications", post(certify))
+        .route("/api/v1/credit/{code}/ratings", post(rate))
+        .route("/api/v1/credit/{code}/complaints", post(complain))
+        .route("/api/v1/tax-bills/{invt_no}/payment", post(tax_paid))
+        .route("/api/v1/listings", get(list_listings).post(open_listing))
+        .route("/api/v1/listings/{id}", get(get_listing))
+        .route("/api/v1/listings/{id}/steps", post(listing_step))
+        .route(
+            "/api/v1/goods-controls",
+            get(list_controls).post(add_control),
+        )
+        .route(
+            "/api/v1/goods-controls/{id}",
+            axum::routing::delete(remove_control),
+        )
+        .route("/api/v1/recalls", get(list_recalls).post(add_recall))
+        .route("/api/v1/recalls/{id}", get(get_recall))
+        .route("/api/v1/recalls/{id}/lift", post(lift_recall))
+        .route("/api/v1/risk/rules", get(list_rules))
+        .route("/api/v1/risk/rules/{code}", patch(configure_rule))
+        .route(
+            "/api/v1/risk/reference-prices",
+            axum::routing::put(reference_prices),
+        )
+        .route("/api/public/credit", get(public_credit))
+        .route("/api/public/credit/{code}", get(public_credit_one))
+        .route("/api/public/negative-list", get(public_negative_list))
+}
+
+#[derive(Deserialize)]
+struct RecordPage {
+    status: Option<String>,
+    after: Option<String>,
+    limit: Option<usize>,
+    /// Credit records: `enterprise` (default) or `person`.
+    subject: Option<String>,
+}
+
+fn limit_of(page: &RecordPage) -> usize {
+    page.limit.unwrap_or(100).clamp(1, 1000)
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
+    serde_json::from_slice(body).map_err(|e| {
+        Problem::bad_request("bad-json", "the request body is not what this call takes")
+            .detail(e.to_string())
+    })
+}
+
+fn record_json(row: &RecordRow) -> Value {
+    let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
+    json!({
+        "key": row.key,
+        "status": row.status,
+        "updatedAtMs": row.updated_at_ms,
+        "record": body,
+    })
+}
+
+/// Regulators (any department) and the administrator read the supervision queues.
+fn staff(principal: &Principal) -> Result<(), Problem> {
+    match principal {
+        Principal::Regulator(_) | Principal::Admin => Ok(()),
+        Principal::Enterprise(_) => Err(Problem::forbidden().detail("regulators only")),
+    }
+}
+
+fn regulator(principal: &Principal) -> Result<(), Problem> {
+    match principal {
+        Principal::Regulator(_) => Ok(()),
+        _ => Err(Problem::forbidden().detail("a regulator's credential is needed for this action")),
+    }
+}
+
+async fn page(
+    state: &AppState,
+    kind: &'static str,
+    party: Option<String>,
+    page: &RecordPage,
+) -> Result<Json<Value>, Problem> {
+    let limit = limit_of(page);
+    let status = page.status.clone();
+    let mut after = page.after.clone();
+    let prefix = match (kind, page.subject.as_deref()) {
+        ("credit", Some("person")) => Some("P:"),
+        ("credit", _) => Some("E:"),
+        _ => None,
+    };
+    if let Some(p) = prefix
+        && after.as_deref().is_none_or(|a| a < p)
+    {
+        // Credit keys are `E:<code>` / `P:<hash>`: start at the chosen subject kind.
+        after = Some(p.trim_end_matches(':').to_string());
+    }
+    let store = state.store.clone();
+    let rows = blocking(move || {
+        store.records(&RecordQuery {
+            kind,
+            party: party.as_deref(),
+            status: status.as_deref(),
+            after: after.as_deref(),
+            limit,
+        })
+    })
+    .await?;
+    let rows: Vec<&RecordRow> = rows
+        .iter()
+        .filter(|r| prefix.is_none_or(|p| r.key.starts_with(p)))
+        .collect();
+    let next = rows.last().map(|r| r.key.clone());
+    let items: Vec<Value> = rows.iter().map(|r| record_json(r)).collect();
+    let store = state.store.clone();
+    let st = page.status.clone();
+    let total = blocking(move || store.count_records(kind, st.as_deref())).await?;
+    Ok(Json(
+        json!({ "next": next, "total": total, "items": items }),
+    ))
+}
+
+async fn one(state: &AppState, kind: &'static str, key: String) -> Result<RecordRow, Problem> {
+    let store = state.store.clone();
+    blocking(move || store.record(kind, &key))
+        .await?
+        .ok_or_else(|| Problem::not_found(kind))
+}
+
+/// Journal a supervision action and answer with what it did.
+async fn act(
+    state: &AppState,
+    principal: &Principal,
+    action: Action,
+) -> Result<Json<Value>, Problem> {
+    let received_at_ms = now_ms();
+    let entry = ActionEntry {
+        actor: principal.actor(),
+        action,
+    };
+    let body = serde_json::to_vec(&entry).map_err(|e| Problem::unavailable(&e))?;
+    let job = Job::staff(
+        &principal.label(),
+        intake::ACTION,
+        body,
+        Intake::Action(Box::new(entry)),
+        received_at_ms,
+    );
+    let accepted = submit(state, job).await?;
+    match accepted.outcome {
+        Some(Ok(result)) => Ok(Json(json!({
+            "seq": accepted.seq,
+            "result": result,
+            "receipts": accepted.receipts.len(),
+        }))),
+        Some(Err(refusal)) => Err(refusal_problem(&refusal)),
+        None => Err(Problem::unavailable(&"the action produced no outcome")),
+    }
+}
+
+/// The engine says why it refused; the wording tells the class of problem.
+fn refusal_problem(reason: &str) -> Problem {
+    let (status, kind) = if reason.contains(" may not ") {
+        (StatusCode::FORBIDDEN, "forbidden")
+    } else if reason.starts_with("no ") || reason.contains("is not filed") {
+        (StatusCode::NOT_FOUND, "not-found")
+    } else {
+        (StatusCode::CONFLICT, "action-refused")
+    };
+    Problem::new(status, kind, "the action was refused").detail(reason.to_string())
+}
+
+// ---- alerts (风险预警) ----
+
+async fn list_alerts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RecordPage>,
+) -> Result<Json<Value>, Problem> {
+    staff(&authenticate(&state, &headers).await?)?;
+    page(&state, "alert", None, &q).await
+}
+
+async fn get_alert(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    staff(&authenticate(&state, &headers).await?)?;
+    Ok(Json(record_json(&one(&state, "alert", id).await?)))
+}
+
+#[derive(Deserialize)]
+struct Assess {
+    level: AlertLevel,
+    #[serde(default)]
+    note: String,
+}
+
+async fn assess_alert(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let a: Assess = parse_body(&body)?;
+    act(
+        &state,
+        &principal,
+        Action::AssessAlert {
+            id,
+            level: a.level,
+            note: a.note,
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct Dispose {
+    disposal: Disposal,
+    #[serde(default)]
+    note: String,
+}
+
+async fn dispose_alert(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let d: Dispose = parse_body(&body)?;
+    act(
+        &state,
+        &principal,
+        Action::DisposeAlert {
+            id,
+            disposal: d.disposal,
+            note: d.note,
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct Review {
+    confirmed: bool,
+    #[serde(default)]
+    note: String,
+}
+
+async fn review_alert(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let r: Review = parse_body(&body)?;
+    act(
+        &state,
+        &principal,
+        Action::ReviewAlert {
+            id,
+            confirmed: r.confirmed,
+            note: r.note,
+        },
+    )
+    .await
+}
+
+// ---- inspections (查验) and document review ----
+
+async fn list_inspections(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RecordPage>,
+) -> Result<Json<Value>, Problem> {
+    staff(&authenticate(&state, &headers).await?)?;
+    page(&state, "inspection", None, &q).await
+}
+
+async fn get_inspection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    staff(&authenticate(&state, &headers).await?)?;
+    Ok(Json(record_json(&one(&state, "inspection", id).await?)))
+}
+
+#[derive(Deserialize)]
+struct FindingBody {
+    passed: bool,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn record_finding(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(task): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let f: FindingBody = parse_body(&body)?;
+    act(
+        &state,
+        &principal,
+        Action::Finding {
+            task,
+            passed: f.passed,
+            reason: f.reason,
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct ConcludeBody {
+    release: bool,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn conclude(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let c: ConcludeBody = parse_body(&body)?;
+    let declaration = domain::clearance::DeclarationId(id);
+    act(
+        &state,
+        &principal,
+        Action::Conclude {
+            declaration,
+            release: c.release,
+            reason: c.reason,
+        },
+    )
+    .await
+}
+
+// ---- credit (信用) ----
+
+async fn list_credit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RecordPage>,
+) -> Result<Json<Value>, Problem> {
+    staff(&authenticate(&state, &headers).await?)?;
+    page(&state, "credit", None, &q).await
+}
+
+/// `GET /api/v1/credit/{subject}`: a credit record with its explanation. `{subject}` is an
+/// enterprise code, `me` for the caller's own, or a subject key (`E:<code>`, `P:<buyer key>`).
+/// Enterprises see only their own.
+async fn get_credit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(subject): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    let key = match (subject.as_str(), &principal) {
+        ("me", Principal::Enterprise(code)) => Subject::Enterprise(code.clone()).key(),
+        ("me", _) => return Err(Problem::not_found("credit record")),
+        (s, _) => Subject::parse_key(s)
+            .unwrap_or_else(|| Subject::Enterprise(s.to_string()))
+            .key(),
+    };
+    if let Principal::Enterprise(code) = &principal
+        && key != Subject::Enterprise(code.clone()).key()
+    {
+        return Err(Problem::not_found("credit record"));
+    }
+    match one(&state, "credit", key.clone()).await {
+        Ok(row) => Ok(Json(record_json(&row))),
+        // A filed enterprise with no events yet has the newcomer's grade: say so, not 404.
+        Err(_) if key.starts_with("E:") => {
+            let code = key.trim_start_matches("E:").to_string();
+            let store = state.store.clone();
+            let filed = blocking(move || store.enterprise(&code)).await?;
+            if filed.is_none() {
+                return Err(Problem::not_found("credit record"));
+            }
+            let settings = state
+                .settings
+                .read()
+                .map(|s| s.credit.clone())
+                .unwrap_or_else(|p| p.into_inner().credit.clone());
+            let subject =
+                Subject::parse_key(&key).ok_or_else(|| Problem::not_found("credit record"))?;
+            let now = Timestamp(now_ms());
+            let record = domain::credit::CreditRecord::new(subject, now, &settings);
+            Ok(Json(json!({
+                "key": key,
+                "status": record.grade.as_str(),
+                "updatedAtMs": now.0,
+                "record": { "explanation": record.explain(&settings, now), "history": [] },
+            })))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct Certification {
+    level: CertLevel,
+    #[serde(default)]
+    valid_until: Option<String>,
+}
+
+async fn certify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(enterprise): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let c: Certification = parse_body(&body)?;
+    let valid_until = match c.valid_until.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(
+            CivilDate::parse_yyyymmdd(&s.replace('-', "")).ok_or_else(|| {
+                Problem::bad_request("bad-date", "valid_until is a date: YYYY-MM-DD or YYYYMMDD")
+            })?,
+        ),
+    };
+    act(
+        &state,
+        &principal,
+        Action::Certify {
+            enterprise,
+            level: c.level,
+            valid_until,
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct Rating {
+    agency: String,
+    score: u8,
+}
+
+async fn rate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(enterprise): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let r: Rating = parse_body(&body)?;
+    act(
+        &state,
+        &principal,
+        Action::Rate {
+            enterprise,
+            agency: r.agency,
+            score: r.score,
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct ComplaintBody {
+    upheld: bool,
+    #[serde(default)]
+    note: String,
+}
+
+async fn complain(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(enterprise): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let c: ComplaintBody = parse_body(&body)?;
+    act(
+        &state,
+        &principal,
+        Action::Complaint {
+            enterprise,
+            upheld: c.upheld,
+            note: c.note,
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct Payment {
+    paid_on: String,
+}
+
+async fn tax_paid(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(invt_no): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let p: Payment = parse_body(&body)?;
+    let paid_on = CivilDate::parse_yyyymmdd(&p.paid_on.replace('-', ""))
+        .ok_or_else(|| Problem::bad_request("bad-date", "paid_on is a date: YYYY-MM-DD"))?;
+    act(&state, &principal, Action::TaxPaid { invt_no, paid_on }).await
+}
+
+// ---- the credit negative list (信用负面清单) ----
+
+async fn list_listings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RecordPage>,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    let party = principal.party().map(str::to_string);
+    page(&state, "listing", party, &q).await
+}
+
+async fn get_listing(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    let row = one(&state, "listing", id).await?;
+    if let Some(code) = principal.party()
+        && row.party.as_deref() != Some(code)
+    {
+        return Err(Problem::not_found("listing"));
+    }
+    Ok(Json(record_json(&row)))
+}
+
+#[derive(Deserialize)]
+struct NewListingBody {
+    subject: SubjectRef,
+    #[serde(default)]
+    name: Option<String>,
+    category: Category,
+    severity: Severity,
+    evidence: String,
+    #[serde(default)]
+    effective_from_ms: Option<i64>,
+    #[serde(default)]
+    expires_at_ms: Option<i64>,
+}
+
+async fn open_listing(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let l: NewListingBody = parse_body(&body)?;
+    act(
+        &state,
+        &principal,
+        Action::List {
+            subject: l.subject,
+            name: l.name,
+            category: l.category,
+            severity: l.severity,
+            evidence: l.evidence,
+            effective_from: l.effective_from_ms.map(Timestamp),
+            expires_at: l.expires_at_ms.map(Timestamp),
+        },
+    )
+    .await
+}
+
+/// Appeal and repair by the listed enterprise; decisions and withdrawal by the regulator.
+async fn listing_step(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    if matches!(principal, Principal::Admin) {
+        return Err(
+            Problem::forbidden().detail("the listed enterprise or a regulator acts on a listing")
+        );
+    }
+    let step: ListingAction = parse_body(&body)?;
+    if let Some(code) = principal.party() {
+        // An enterprise may not learn whether another's listing exists.
+        let row = one(&state, "listing", id.clone()).await?;
+        if row.party.as_deref() != Some(code) {
+            return Err(Problem::not_found("listing"));
+        }
+    }
+    act(&state, &principal, Action::Listing { id, step }).await
+}
+
+// ---- goods control list and recalls ----
+
+async fn list_controls(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RecordPage>,
+) -> Result<Json<Value>, Problem> {
+    authenticate(&state, &headers).await?;
+    page(&state, "control", None, &q).await
+}
+
+#[derive(Deserialize)]
+struct ControlBody {
+    matcher: GoodsMatch,
+    control: Control,
+    reason: String,
+    #[serde(default)]
+    until_ms: Option<i64>,
+}
+
+async fn add_control(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let c: ControlBody = parse_body(&body)?;
+    act(
+        &state,
+        &principal,
+        Action::Control {
+            matcher: c.matcher,
+            control: c.control,
+            reason: c.reason,
+            until: c.until_ms.map(Timestamp),
+        },
+    )
+    .await
+}
+
+async fn remove_control(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    act(&state, &principal, Action::Uncontrol { id }).await
+}
+
+async fn list_recalls(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RecordPage>,
+) -> Result<Json<Value>, Problem> {
+    staff(&authenticate(&state, &headers).await?)?;
+    page(&state, "recall", None, &q).await
+}
+
+async fn get_recall(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    staff(&authenticate(&state, &headers).await?)?;
+    Ok(Json(record_json(&one(&state, "recall", id).await?)))
+}
+
+#[derive(Deserialize)]
+struct RecallBody {
+    matcher: GoodsMatch,
+    #[serde(default)]
+    seller: Option<String>,
+    reason: String,
+}
+
+async fn add_recall(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let r: RecallBody = parse_body(&body)?;
+    act(
+        &state,
+        &principal,
+        Action::Recall {
+            matcher: r.matcher,
+            seller: r.seller,
+            reason: r.reason,
+        },
+    )
+    .await
+}
+
+async fn lift_recall(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    act(&state, &principal, Action::LiftRecall { id }).await
+}
+
+// ---- risk rules ----
+
+async fn list_rules(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RecordPage>,
+) -> Result<Json<Value>, Problem> {
+    staff(&authenticate(&state, &headers).await?)?;
+    page(&state, "rule", None, &q).await
+}
+
+#[derive(Deserialize)]
+struct RuleBody {
+    #[serde(default)]
+    mode: Option<RuleMode>,
+    #[serde(default)]
+    score: Option<u32>,
+    #[serde(default)]
+    params: Option<Value>,
+}
+
+async fn configure_rule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(rule): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let r: RuleBody = parse_body(&body)?;
+    act(
+        &state,
+        &principal,
+        Action::ConfigureRule {
+            rule,
+            mode: r.mode,
+            score: r.score,
+            params: r.params,
+        },
+    )
+    .await
+}
+
+async fn reference_prices(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    regulator(&principal)?;
+    let csv = String::from_utf8(body.to_vec())
+        .map_err(|_| Problem::bad_request("bad-encoding", "the CSV is not UTF-8"))?;
+    domain::risk::ReferencePrices::parse_csv(&csv).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-file",
+            "not a reference price CSV",
+        )
+        .detail(e.to_string())
+    })?;
+    act(&state, &principal, Action::ReferencePrices { csv }).await
+}
+
+// ---- public query (有序公开): grades of enterprises and the listed ones, nothing personal ----
+
+#[derive(Deserialize)]
+struct PublicPage {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+fn public_grade(row: &RecordRow) -> Option<Value> {
+    let code = row.key.strip_prefix("E:")?;
+    let body: Value = serde_json::from_str(&row.body).ok()?;
+    Some(json!({
+        "code": code,
+        "name": body.get("name").cloned().unwrap_or(Value::Null),
+        "grade": row.status,
+        "class": body.pointer("/explanation/class").cloned().unwrap_or(Value::Null),
+        "gradeSinceMs": body.get("grade_since").cloned().unwrap_or(Value::Null),
+    }))
+}
+
+async fn public_credit(
+    State(state): State<AppState>,
+    Query(q): Query<PublicPage>,
+) -> Result<Json<Value>, Problem> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let after = Some(
+        q.after
+            .filter(|a| a.as_str() >= "E:")
+            .unwrap_or_else(|| "E".into()),
+    );
+    let store = state.store.clone();
+    let rows = blocking(move || {
+        store.records(&RecordQuery {
+            kind: "credit",
+            party: None,
+            status: None,
+            after: after.as_deref(),
+            limit,
+        })
+    })
+    .await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .take_while(|r| r.key.starts_with("E:"))
+        .filter_map(public_grade)
+        .collect();
+    let next = rows
+        .iter()
+        .take_while(|r| r.key.starts_with("E:"))
+        .last()
+        .map(|r| r.key.clone());
+    Ok(Json(json!({ "next": next, "enterprises": items })))
+}
+
+async fn public_credit_one(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let row = one(&state, "credit", Subject::Enterprise(code).key()).await?;
+    public_grade(&row)
+        .map(Json)
+        .ok_or_else(|| Problem::not_found("credit record"))
+}
+
+async fn public_negative_list(
+    State(state): State<AppState>,
+    Query(q): Query<PublicPage>,
+) -> Result<Json<Value>, Problem> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let now = Timestamp(now_ms());
+    let mut items = Vec::new();
+    let mut next = None;
+    for status in ["active", "appealed", "repair_requested"] {
+        let store = state.store.clone();
+        let after = q.after.clone();
+        let rows = blocking(move || {
+            store.records(&RecordQuery {
+                kind: "listing",
+                party: None,
+                status: Some(status),
+                after: after.as_deref(),
+                limit,
+            })
+        })
+        .await?;
+        for row in rows {
+            let Ok(listing) = serde_json::from_str::<Listing>(&row.body) else {
+                continue;
+            };
+            if let Some(view) = listing.public_view(now) {
+                next = Some(row.key.clone());
+                items.push(serde_json::to_value(view).unwrap_or(Value::Null));
+            }
+        }
+    }
+    let _ = Department::ALL;
+    Ok(Json(json!({ "next": next, "listed": items })))
+}
