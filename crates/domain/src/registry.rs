@@ -265,12 +265,13 @@ pub fn parse_registry_csv(
         || cols.get(1).map(String::as_str) != Some("name")
         || cols.get(2).map(String::as_str) != Some("roles")
         || cols.get(3).is_some_and(|c| c != "dxp_id")
-        || cols.len() > 4
+        || cols.get(4).is_some_and(|c| c != "filed_on")
+        || cols.len() > 5
     {
         return Err(RegistryError::Csv {
             line: hline,
             reason: format!(
-                "header must be code,name,roles,dxp_id, found {}",
+                "header must be code,name,roles,dxp_id[,filed_on], found {}",
                 cols.join(",")
             ),
         });
@@ -300,6 +301,19 @@ pub fn parse_registry_csv(
             roles.insert(role);
         }
         let dxp = get(3);
+        // An earlier filing carried over from another system keeps its date (the risk rules
+        // treat recently filed enterprises differently); without one, the filing is now.
+        let filed_at = match get(4) {
+            "" => filed_at,
+            d => crate::time::CivilDate::parse_yyyymmdd(&d.replace('-', ""))
+                .map(|c| c.beijing_midnight())
+                .filter(|t| t.0 <= filed_at.0)
+                .ok_or_else(|| {
+                    err(format!(
+                        "filed_on {d:?} is not a date (YYYY-MM-DD) on or before today"
+                    ))
+                })?,
+        };
         let e = Enterprise {
             code: code.clone(),
             name: get(1).to_string(),

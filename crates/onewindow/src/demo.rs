@@ -378,13 +378,15 @@ fn send_set(
                 domain::personal::mask_name(&set.buyer.name)
             ));
         }
+        let label = set
+            .scheme
+            .map_or_else(|| format!("{:?}", set.case), |s| s.name().to_string());
         if let Some(line) = final_line {
-            println!("#{:<6} {:<20?} {line}", set.index, set.case);
+            println!("#{:<6} {label:<20} {line}", set.index);
         } else if let Some(status) = held {
             println!(
-                "#{:<6} {:<20?} held ({status}) for {}",
+                "#{:<6} {label:<20} held ({status}) for {}",
                 set.index,
-                set.case,
                 if status == "500" {
                     "inspection"
                 } else {

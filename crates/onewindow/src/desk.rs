@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 /// Rule codes whose hits the demo's regulators treat as real once they look (the patterns the
 /// demo traffic plants); the others are dismissed as noise on review.
 const TRUE_PATTERNS: [&str; 7] = ["R4", "R6-ADDRESS", "R6-ID", "R7", "R8", "R11", "R5-ADDRESS"];
+/// The real patterns whose goods are worth a physical look; a payment anomaly (R8) is a matter
+/// for the payment institution, not for the parcel.
+const INSPECT_PATTERNS: [&str; 6] = ["R4", "R6-ADDRESS", "R6-ID", "R7", "R11", "R5-ADDRESS"];
 
 pub struct Desk {
     pub base: String,
@@ -83,11 +86,11 @@ impl Desk {
             ) {
                 tally.assessed += 1;
             }
-            let real = TRUE_PATTERNS.contains(&rule.as_str());
-            // A held declaration goes to inspection when the pattern is a real one; otherwise
-            // nothing is done (it is released or inspected on its own merits).
+            let inspect = INSPECT_PATTERNS.contains(&rule.as_str());
+            // A held declaration goes to inspection when the pattern is one worth a look;
+            // otherwise it is released (or, already under inspection, left to the finding).
             let mut disposed = false;
-            for disposal in if real {
+            for disposal in if inspect {
                 ["inspection", "no_action"]
             } else {
                 ["release", "no_action"]

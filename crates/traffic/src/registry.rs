@@ -131,8 +131,11 @@ pub(crate) fn ent(i: usize) -> &'static DemoEnterprise {
 
 /// The registry as the documented CSV: header `code,name,roles,dxp_id`, roles joined by `|`,
 /// fields quoted (RFC 4180) when they contain a comma, a quote or a line break.
+/// When the demo zone's established enterprises were filed.
+const ESTABLISHED_ON: &str = "2021-06-01";
+
 pub fn registry_csv() -> String {
-    let mut out = String::from("code,name,roles,dxp_id\n");
+    let mut out = String::from("code,name,roles,dxp_id,filed_on\n");
     for e in &REGISTRY {
         csv_field(&mut out, e.code);
         out.push(',');
@@ -141,6 +144,12 @@ pub fn registry_csv() -> String {
         csv_field(&mut out, &e.roles.join("|"));
         out.push(',');
         csv_field(&mut out, e.dxp_id);
+        out.push(',');
+        // The demo zone's enterprises have traded for years; the undervaluing seller is new
+        // (empty: filed when the registry is loaded).
+        if e.code != crate::UNDERVALUING_SELLER_CODE {
+            out.push_str(ESTABLISHED_ON);
+        }
         out.push('\n');
     }
     out

@@ -589,10 +589,16 @@ impl Engine {
         match result {
             Ok(receipts) => receipts,
             Err(rej) => {
-                let kind = CreditEventKind::Rejected {
-                    code: rej.code.code().to_owned(),
-                };
-                self.credit_parties(&[sender], &kind, now);
+                // A refusal because another party is listed is not the sender's failing.
+                if !matches!(
+                    rej.code,
+                    ErrorCode::ListedEnterprise | ErrorCode::ListedPerson
+                ) {
+                    let kind = CreditEventKind::Rejected {
+                        code: rej.code.code().to_owned(),
+                    };
+                    self.credit_parties(&[sender], &kind, now);
+                }
                 vec![reject_node(&doc, sender, &rej, now)]
             }
         }
@@ -1042,6 +1048,8 @@ impl Engine {
             i.doc.logistics_code.clone(),
             p.doc.pay_code.clone(),
         ];
+        let task_subjects =
+            supervision::hit_subjects(&advice.hits, &assessed.buyer, &parties[0], &parties[4]);
         let match_seq = self.next_serial();
         let refs: Vec<&str> = parties.iter().map(String::as_str).collect();
         self.credit_parties(&refs, &CreditEventKind::DeclarationFiled, now);
@@ -1132,14 +1140,17 @@ impl Engine {
                 )),
             });
         }
-        if let Decision::Reject { code, .. } = &decision {
+        if let Decision::Reject { code, .. } = &decision
+            && code != ErrorCode::ListedEnterprise.code()
+            && code != ErrorCode::ListedPerson.code()
+        {
             let kind = CreditEventKind::Rejected { code: code.clone() };
             self.credit_parties(&[&parties[0], &parties[2]], &kind, now);
         }
         let inspect = decision == Decision::Inspection;
         out.extend(self.decide(id, decision, now));
         if inspect {
-            self.open_task(id, advice.reasons, now);
+            self.open_task(id, advice.reasons, task_subjects, now);
         }
         out
     }

@@ -181,6 +181,10 @@ pub struct InspectionTask {
     pub reasons: Vec<String>,
     /// 0 first (credit class priority).
     pub priority: u8,
+    /// Who answers for a failed finding: the subjects of the risk hits that selected it (the
+    /// buyer for behaviour rules, the seller for pricing …), or the seller when it was sampled.
+    #[serde(default)]
+    pub subjects: Vec<Subject>,
     pub created_at: Timestamp,
     pub state: TaskState,
     pub finding: Option<String>,
@@ -534,12 +538,32 @@ fn rule_subjects(rule: RuleId, buyer: &BuyerKey, ebc: &str, pay: &str) -> Vec<Su
         RuleId::R7 | RuleId::R9 => {
             vec![Subject::Enterprise(ebc.to_owned())]
         }
-        RuleId::R8 => vec![
-            Subject::Enterprise(pay.to_owned()),
-            Subject::Enterprise(ebc.to_owned()),
-        ],
+        // A payment time that cannot be is the payment institution's data.
+        RuleId::R8 => vec![Subject::Enterprise(pay.to_owned())],
         _ => vec![Subject::Person(buyer.clone())],
     }
+}
+
+/// Who answers for what the On-mode hits found, without duplicates.
+/// Only the strongest hits count: the evidence that weighs most says who the inspection is about
+/// (a split-order ring that also trips a new seller's volume rule is the buyers' doing).
+pub(crate) fn hit_subjects(
+    hits: &[RiskHit],
+    buyer: &BuyerKey,
+    ebc: &str,
+    pay: &str,
+) -> Vec<Subject> {
+    let mut out: Vec<Subject> = Vec::new();
+    let on = || hits.iter().filter(|h| h.mode == RuleMode::On);
+    let top = on().map(|h| h.score).max().unwrap_or(0);
+    for h in on().filter(|h| h.score == top) {
+        for s in rule_subjects(h.rule, buyer, ebc, pay) {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
 }
 
 /// The negative-list category a disposal warning carries, by rule.
@@ -1026,7 +1050,13 @@ impl Engine {
     }
 
     /// Opens an inspection task for a declaration now held at 500.
-    pub(crate) fn open_task(&mut self, id: &DeclarationId, reasons: Vec<String>, now: Timestamp) {
+    pub(crate) fn open_task(
+        &mut self,
+        id: &DeclarationId,
+        reasons: Vec<String>,
+        subjects: Vec<Subject>,
+        now: Timestamp,
+    ) {
         if let Some(t) = self.sup.task_of.get(id)
             && self
                 .sup
@@ -1063,6 +1093,11 @@ impl Engine {
             id: task_id.clone(),
             declaration: id.clone(),
             invt_no,
+            subjects: if subjects.is_empty() {
+                vec![Subject::Enterprise(ebc.clone())]
+            } else {
+                subjects
+            },
             ebc_code: ebc,
             reasons,
             priority,
@@ -1162,7 +1197,12 @@ impl Engine {
         let mut out = Vec::new();
         for id in held {
             out.extend(self.inventory_receipt(&id, 500, info(ErrorCode::HeldForInspection), now));
-            self.open_task(&id, vec![format!("full inspection: {reason}")], now);
+            self.open_task(
+                &id,
+                vec![format!("full inspection: {reason}")],
+                vec![l.subject.clone()],
+                now,
+            );
         }
         out
     }
@@ -1622,6 +1662,7 @@ impl Engine {
                 self.open_task(
                     &a.declaration,
                     vec![format!("alert {} disposed to inspection: {note}", a.id)],
+                    a.subjects.clone(),
                     now,
                 );
                 out.shrink_to_fit();
@@ -1672,12 +1713,13 @@ impl Engine {
         if !held {
             return Err(format!("declaration {id} is no longer held for inspection"));
         }
-        let (ebc, ebp) = self
+        let ebc = self
             .decls
             .get(&id)
             .and_then(|d| d.inventory.as_ref())
-            .map(|i| (i.doc.ebc_code.clone(), i.doc.ebp_code.clone()))
+            .map(|i| i.doc.ebc_code.clone())
             .unwrap_or_default();
+        let answerable = task.subjects.clone();
         let receipts = if passed {
             self.release(&id, now)
         } else {
@@ -1691,7 +1733,17 @@ impl Engine {
                 reason: reason.to_owned(),
             }
         };
-        self.credit_parties(&[&ebc, &ebp], &kind, now);
+        if passed {
+            // The goods were as the seller declared them.
+            self.credit_parties(&[&ebc], &kind, now);
+        } else {
+            for subject in answerable {
+                match &subject {
+                    Subject::Enterprise(code) => self.credit_parties(&[code], &kind, now),
+                    Subject::Person(_) => self.credit_event(subject.clone(), kind.clone(), now),
+                }
+            }
+        }
         self.sup.task_of.remove(&id);
         let Some(t) = self.sup.tasks.get_mut(task_id) else {
             return Err(format!("no inspection task {task_id}"));
