@@ -80,7 +80,7 @@ fn same_seed_gives_byte_identical_output_and_another_seed_does_not() {
 fn registry_csv_has_the_documented_shape() {
     let csv = traffic::registry_csv();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("code,name,roles,dxp_id"));
+    assert_eq!(lines.next(), Some("code,name,roles,dxp_id,filed_on"));
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), traffic::demo_registry().len());
     let count = |role: &str| {
