@@ -121,10 +121,10 @@ impl Desk {
                 .filter_map(|r| r.as_str().map(str::to_string))
                 .collect();
             let bad = reasons.iter().any(|r| {
-                TRUE_PATTERNS.iter().any(|p| {
-                    r.starts_with(&format!("{p} "))
-                        || r.contains(&format!("disposed to inspection"))
-                })
+                r.contains("disposed to inspection")
+                    || INSPECT_PATTERNS
+                        .iter()
+                        .any(|p| r.starts_with(&format!("{p} ")))
             });
             let body = if bad {
                 json!({"passed": false, "reason": "goods or documents do not match the declaration (demo inspection)"})

@@ -228,7 +228,7 @@ enum Stage {
     /// A batch applied in `epoch`, with the answers to send once it is durable.
     Commit {
         epoch: u64,
-        batch: Batch,
+        batch: Box<Batch>,
         answers: Vec<(Option<Reply>, Accepted)>,
     },
     /// Answered once everything sent before it was committed or failed.
@@ -312,7 +312,7 @@ impl Writer {
             let (batch, answers) = self.apply_jobs(jobs);
             let stage = Stage::Commit {
                 epoch: self.epoch,
-                batch,
+                batch: Box::new(batch),
                 answers,
             };
             if stage_tx.send(stage).is_err() {

@@ -494,8 +494,12 @@ impl Engine {
     pub fn apply(&mut self, cmd: Command, now: Timestamp, decider: &dyn Decider) -> Vec<Receipt> {
         match cmd {
             Command::FileEnterprise(e) => {
-                // Invalid filings are refused at the API before they reach the journal.
-                let _ = self.file_enterprise(e);
+                // Invalid filings are refused at the API before they reach the journal; so is
+                // the filing of an enterprise on the credit negative list (事前准入禁止), which
+                // the engine refuses again here in case one slipped through.
+                if !self.blocked(&crate::subject::Subject::Enterprise(e.code.clone()), now) {
+                    let _ = self.file_enterprise(e);
+                }
                 Vec::new()
             }
             Command::LoadTariff(t) => {

@@ -10,32 +10,32 @@ use domain::tariff::Tariff;
 use domain::time::{Timestamp, parse_ceb_time14};
 use rust_decimal::Decimal;
 
-const EBP: &str = "PLAT01";
-const EBC: &str = "SELL01";
-const PAY: &str = "PAY01";
-const LOG: &str = "LOG01";
-const AGT: &str = "AGT01";
-const OPR: &str = "BOND01";
+pub(crate) const EBP: &str = "PLAT01";
+pub(crate) const EBC: &str = "SELL01";
+pub(crate) const PAY: &str = "PAY01";
+pub(crate) const LOG: &str = "LOG01";
+pub(crate) const AGT: &str = "AGT01";
+pub(crate) const OPR: &str = "BOND01";
 
-fn d(s: &str) -> Decimal {
+pub(crate) fn d(s: &str) -> Decimal {
     s.parse().unwrap()
 }
 
-fn t(s: &str) -> Timestamp {
+pub(crate) fn t(s: &str) -> Timestamp {
     parse_ceb_time14(s).unwrap()
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     t("20260301100000")
 }
 
 /// A fictitious resident ID number: area prefix 99, valid birth date and check digit.
-fn id_no(seq: u32) -> String {
+pub(crate) fn id_no(seq: u32) -> String {
     let first17 = format!("99010119900101{:03}", seq % 1000);
     format!("{first17}{}", id_check_char(&first17).unwrap())
 }
 
-fn ent(code: &str, roles: &[Role]) -> Enterprise {
+pub(crate) fn ent(code: &str, roles: &[Role]) -> Enterprise {
     Enterprise {
         code: code.into(),
         name: format!("测试企业{code}"),
@@ -46,7 +46,7 @@ fn ent(code: &str, roles: &[Role]) -> Enterprise {
     }
 }
 
-fn engine_with(settings: Settings) -> Engine {
+pub(crate) fn engine_with(settings: Settings) -> Engine {
     let mut e = Engine::new(settings, Tariff::builtin(), b"test-secret".to_vec());
     for en in [
         ent(EBP, &[Role::Platform]),
@@ -62,22 +62,22 @@ fn engine_with(settings: Settings) -> Engine {
     e
 }
 
-fn engine() -> Engine {
+pub(crate) fn engine() -> Engine {
     engine_with(Settings::default())
 }
 
 #[derive(Clone)]
-struct Line {
-    hs: &'static str,
-    name: &'static str,
-    qty: Decimal,
-    price: Decimal,
-    unit: &'static str,
-    qty1: Decimal,
-    unit1: &'static str,
+pub(crate) struct Line {
+    pub(crate) hs: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) qty: Decimal,
+    pub(crate) price: Decimal,
+    pub(crate) unit: &'static str,
+    pub(crate) qty1: Decimal,
+    pub(crate) unit1: &'static str,
 }
 
-fn line(hs: &'static str, qty: &str, price: &str) -> Line {
+pub(crate) fn line(hs: &'static str, qty: &str, price: &str) -> Line {
     Line {
         hs,
         name: "测试商品",
@@ -90,15 +90,15 @@ fn line(hs: &'static str, qty: &str, price: &str) -> Line {
 }
 
 #[derive(Clone)]
-struct Spec {
-    order_no: String,
-    buyer: u32,
-    lines: Vec<Line>,
-    freight: Decimal,
-    tax_total: Decimal,
+pub(crate) struct Spec {
+    pub(crate) order_no: String,
+    pub(crate) buyer: u32,
+    pub(crate) lines: Vec<Line>,
+    pub(crate) freight: Decimal,
+    pub(crate) tax_total: Decimal,
 }
 
-fn spec(n: u32) -> Spec {
+pub(crate) fn spec(n: u32) -> Spec {
     Spec {
         order_no: format!("ORD{n:06}"),
         buyer: 1,
@@ -108,7 +108,7 @@ fn spec(n: u32) -> Spec {
     }
 }
 
-fn single(n: u32, hs: &'static str, price: &str) -> Spec {
+pub(crate) fn single(n: u32, hs: &'static str, price: &str) -> Spec {
     Spec {
         lines: vec![line(hs, "1", price)],
         freight: Decimal::ZERO,
@@ -117,14 +117,14 @@ fn single(n: u32, hs: &'static str, price: &str) -> Spec {
 }
 
 #[derive(Clone)]
-struct Docs {
-    order: Order,
-    payment: Payment,
-    waybill: Waybill,
-    inventory: Inventory,
+pub(crate) struct Docs {
+    pub(crate) order: Order,
+    pub(crate) payment: Payment,
+    pub(crate) waybill: Waybill,
+    pub(crate) inventory: Inventory,
 }
 
-fn docs(s: &Spec) -> Docs {
+pub(crate) fn docs(s: &Spec) -> Docs {
     let name = format!("测试买家{}", s.buyer);
     let id = id_no(s.buyer);
     let phone = format!("1990000{:04}", s.buyer);
@@ -304,7 +304,7 @@ fn docs(s: &Spec) -> Docs {
     }
 }
 
-fn cmds(x: &Docs) -> [Command; 4] {
+pub(crate) fn cmds(x: &Docs) -> [Command; 4] {
     [
         Command::Declare {
             sender: EBP.into(),
@@ -325,7 +325,7 @@ fn cmds(x: &Docs) -> [Command; 4] {
     ]
 }
 
-fn send(e: &mut Engine, sender: &str, doc: Document) -> Vec<Receipt> {
+pub(crate) fn send(e: &mut Engine, sender: &str, doc: Document) -> Vec<Receipt> {
     e.apply(
         Command::Declare {
             sender: sender.into(),
@@ -336,25 +336,30 @@ fn send(e: &mut Engine, sender: &str, doc: Document) -> Vec<Receipt> {
     )
 }
 
-fn run_at(e: &mut Engine, x: &Docs, at: Timestamp, decider: &dyn Decider) -> Vec<Receipt> {
+pub(crate) fn run_at(
+    e: &mut Engine,
+    x: &Docs,
+    at: Timestamp,
+    decider: &dyn Decider,
+) -> Vec<Receipt> {
     cmds(x)
         .into_iter()
         .flat_map(|c| e.apply(c, at, decider))
         .collect()
 }
 
-fn run(e: &mut Engine, x: &Docs) -> Vec<Receipt> {
+pub(crate) fn run(e: &mut Engine, x: &Docs) -> Vec<Receipt> {
     run_at(e, x, now(), &ReleaseAll)
 }
 
 /// The code inside `[Code:…;Desc:…]`.
-fn code(info: &str) -> Option<&str> {
+pub(crate) fn code(info: &str) -> Option<&str> {
     let rest = info.split("[Code:").nth(1)?;
     rest.split(';').next()
 }
 
 /// (message type, returnStatus, code) — what a sender's parser sees.
-fn sig(r: &Receipt) -> (&'static str, i32, String) {
+pub(crate) fn sig(r: &Receipt) -> (&'static str, i32, String) {
     (
         r.body.message_type(),
         r.body.return_status(),
@@ -362,11 +367,11 @@ fn sig(r: &Receipt) -> (&'static str, i32, String) {
     )
 }
 
-fn sigs(rs: &[Receipt]) -> Vec<(&'static str, i32, String)> {
+pub(crate) fn sigs(rs: &[Receipt]) -> Vec<(&'static str, i32, String)> {
     rs.iter().map(sig).collect()
 }
 
-fn has(rs: &[Receipt], msg: &str, status: i32, c: &str) -> bool {
+pub(crate) fn has(rs: &[Receipt], msg: &str, status: i32, c: &str) -> bool {
     rs.iter().any(|r| {
         r.body.message_type() == msg
             && r.body.return_status() == status
@@ -374,11 +379,11 @@ fn has(rs: &[Receipt], msg: &str, status: i32, c: &str) -> bool {
     })
 }
 
-fn s(m: &'static str, st: i32, c: &str) -> (&'static str, i32, String) {
+pub(crate) fn s(m: &'static str, st: i32, c: &str) -> (&'static str, i32, String) {
     (m, st, c.to_owned())
 }
 
-fn tax_bill(rs: &[Receipt]) -> &TaxBill {
+pub(crate) fn tax_bill(rs: &[Receipt]) -> &TaxBill {
     rs.iter()
         .rev()
         .find_map(|r| match &r.body {
@@ -388,7 +393,7 @@ fn tax_bill(rs: &[Receipt]) -> &TaxBill {
         .expect("a CEB816")
 }
 
-fn invt_no(rs: &[Receipt]) -> String {
+pub(crate) fn invt_no(rs: &[Receipt]) -> String {
     rs.iter()
         .find_map(|r| match &r.body {
             ReceiptBody::Inventory(l) => l.invt_no.clone(),
@@ -398,7 +403,7 @@ fn invt_no(rs: &[Receipt]) -> String {
 }
 
 #[test]
-fn happy_path_answers_every_node_and_releases() {
+pub(crate) fn happy_path_answers_every_node_and_releases() {
     let mut e = engine();
     let x = docs(&spec(1));
     let [o, p, w, i] = cmds(&x);

@@ -3,3 +3,4 @@ mod clearance;
 mod credit;
 mod negative;
 mod risk;
+mod supervision;
