@@ -492,6 +492,7 @@ impl Engine {
     }
 
     pub fn apply(&mut self, cmd: Command, now: Timestamp, decider: &dyn Decider) -> Vec<Receipt> {
+        self.daily(now);
         match cmd {
             Command::FileEnterprise(e) => {
                 // Invalid filings are refused at the API before they reach the journal; so is

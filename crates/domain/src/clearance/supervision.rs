@@ -466,6 +466,8 @@ pub(crate) struct Supervision {
     pub(crate) controls: ControlList,
     pub(crate) recalls: BTreeMap<String, RecallRecord>,
     pub(crate) serial: u64,
+    /// The Beijing day of the last daily pass (listing expiry, credit windows).
+    pub(crate) day: Option<CivilDate>,
     /// Open task per declaration.
     pub(crate) task_of: BTreeMap<DeclarationId, String>,
     /// Listings per subject (any state).
@@ -496,6 +498,9 @@ pub(crate) const NS_SUPERVISION: &str = "supervision";
 struct Meta {
     serial: u64,
     stats: BTreeMap<RuleId, RuleStats>,
+    /// The Beijing day of the last daily pass.
+    #[serde(default)]
+    day: Option<CivilDate>,
 }
 
 /// The serial number inside an id such as `AL00000042`.
@@ -602,6 +607,35 @@ impl Supervision {
 }
 
 impl Engine {
+    /// Once per Beijing day, driven by the journal's own times (so a replay does the same): end the
+    /// listings whose term is over, and move every credit record's windows on, so quiet subjects
+    /// recover as old events age out.
+    pub(crate) fn daily(&mut self, now: Timestamp) {
+        let today = now.beijing_date();
+        if self.sup.day.is_some_and(|d| d >= today) {
+            return;
+        }
+        self.sup.day = Some(today);
+        self.sup.dirty_meta = true;
+        let expired: Vec<(String, Subject)> = self
+            .sup
+            .listings
+            .iter_mut()
+            .filter_map(|(id, l)| l.expire(now).then(|| (id.clone(), l.subject.clone())))
+            .collect();
+        for (id, subject) in expired {
+            self.sup.dirty_listings.insert(id.clone());
+            self.credit_event(subject, CreditEventKind::Delisted { listing: id }, now);
+        }
+        let model = self.settings.credit.clone();
+        for (subject, record) in &mut self.sup.credit {
+            if record.updated_at < now {
+                record.refresh(now, &model);
+                self.sup.dirty_credit.insert(subject.clone());
+            }
+        }
+    }
+
     /// Feed one credit event to a subject's record (created on first use).
     pub(crate) fn credit_event(&mut self, subject: Subject, kind: CreditEventKind, now: Timestamp) {
         let model = &self.settings.credit;
@@ -1943,6 +1977,7 @@ impl Engine {
             let meta = Meta {
                 serial: sup.serial,
                 stats: sup.stats.clone(),
+                day: sup.day,
             };
             state.push((NS_SUPERVISION.into(), "meta".into(), bytes(to_json(&meta))));
         }
@@ -2123,6 +2158,7 @@ impl Engine {
                     let m: Meta = serde_json::from_slice(value)?;
                     self.sup.serial = m.serial;
                     self.sup.stats = m.stats;
+                    self.sup.day = m.day;
                 }
                 "rules" => self.sup.rules = serde_json::from_slice(value)?,
                 "reference_prices" => self.sup.refs = serde_json::from_slice(value)?,

@@ -714,3 +714,33 @@ fn a_restored_engine_sees_the_same_risk_history_and_supervision_state() {
     );
     assert_eq!(x, y, "the same alerts, same ids and evidence");
 }
+
+#[test]
+fn a_listing_ends_by_itself_when_its_term_is_over() {
+    let mut w = world();
+    let ten_days = Timestamp(now().0 + 10 * DAY);
+    ok(w.act(
+        customs(),
+        Action::List {
+            subject: SubjectRef::Enterprise { code: EBC.into() },
+            name: None,
+            category: Category::Smuggling,
+            severity: Severity::Listed,
+            evidence: "case 7".into(),
+            effective_from: None,
+            expires_at: Some(ten_days),
+        },
+    )
+    .0);
+    let rs = w.declare_at(&parcel(1), Timestamp(now().0 + 5 * DAY));
+    assert!(
+        rs.iter()
+            .any(|r| code(r.body.return_info()) == Some("9601"))
+    );
+    let later = Timestamp(now().0 + 11 * DAY);
+    let rs = w.declare_at(&parcel(2), later);
+    assert_eq!(inventory_status(&rs).0, 800, "the term is over");
+    let l = w.of("listing")[0].clone();
+    assert_eq!(l["state"], "expired");
+    assert_ne!(w.grade(EBC), Grade::Dishonest);
+}
