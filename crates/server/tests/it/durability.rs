@@ -24,6 +24,58 @@ async fn traffic_then_rebuild(store: Option<String>) {
         released > 30,
         "most generated declarations are released ({released})"
     );
+    // Supervision actions are journal entries too: a rule change, a fraud scheme's alerts
+    // worked by customs, a listing. The rebuild must reproduce all of it.
+    let (status, credential) = server
+        .call(
+            "POST",
+            "/api/v1/enterprises/regulator:customs/credentials",
+            Some(&server.admin),
+            "application/json",
+            b"",
+        )
+        .await;
+    assert_eq!(status, 201);
+    let customs = credential["token"].as_str().unwrap().to_string();
+    let (status, body) = server
+        .call(
+            "PATCH",
+            "/api/v1/risk/rules/R13",
+            Some(&customs),
+            "application/json",
+            br#"{"mode":"observe"}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for set in generator.scheme(traffic::Scheme::SplitOrderRing, now_ms()) {
+        server.send_set(&set).await;
+    }
+    let (_, alerts) = server
+        .call("GET", "/api/v1/alerts?status=open", Some(&customs), "", b"")
+        .await;
+    let alert = alerts["items"][0]["key"]
+        .as_str()
+        .expect("the ring raised alerts");
+    let (status, body) = server
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{alert}/assess"),
+            Some(&customs),
+            "application/json",
+            br#"{"level":"high"}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server
+        .call(
+            "POST",
+            "/api/v1/listings",
+            Some(&customs),
+            "application/json",
+            br#"{"subject":{"type":"enterprise","code":"3301960BAZ"},"category":"commercial_fraud","severity":"listed","evidence":"durability test"}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let store = server.running.store.clone();
     server.running.stop().await;
 
