@@ -8,6 +8,7 @@
 
 pub mod clearance;
 pub mod credit;
+mod fasthash;
 pub mod limits;
 pub mod money;
 pub mod negative;

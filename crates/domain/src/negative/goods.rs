@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
@@ -327,51 +326,8 @@ pub enum GoodsError {
 /// Index positions of the entries under one key.
 type Slots = Vec<u32>;
 
-/// The multiply-rotate hash of rustc (FxHash). The index keys are short strings entered by
-/// regulators, probed once per inventory line; SipHash's flood resistance buys nothing here (a
-/// declarant cannot add keys) and costs most of `check`'s time.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl FxHasher {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// A lookup-only index (never iterated into an output).
-type Index<V> = HashMap<String, V, BuildHasherDefault<FxHasher>>;
+type Index<V> = HashMap<String, V, crate::fasthash::FxBuild>;
 
 /// The goods control list: its entries in the order they were added, and the indexes `check` probes.
 /// Serialised as the bare list of entries; the indexes are rebuilt on load.

@@ -18,46 +18,8 @@ use super::{RiskHit, RiskInput, rules};
 
 pub(super) type Key = Arc<str>;
 
-/// FxHash-style hasher for the key maps: the keys are keyed hashes (HMAC, not choosable by a
-/// sender) or filed enterprise codes, so a DoS-resistant SipHash buys nothing and costs ~15 % of
-/// the index's time.
-#[derive(Clone, Copy, Default)]
-pub(super) struct FastHasher(u64);
-
-impl std::hash::Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            for (o, b) in w.iter_mut().zip(rest) {
-                *o = *b;
-            }
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    fn write_u8(&mut self, b: u8) {
-        self.add(u64::from(b));
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl FastHasher {
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-pub(super) type KeyHasher = std::hash::BuildHasherDefault<FastHasher>;
+/// The keys are keyed hashes (HMAC) or filed enterprise codes: see `crate::fasthash`.
+pub(super) type KeyHasher = crate::fasthash::FxBuild;
 pub(super) type KeyMap<V> = HashMap<Key, V, KeyHasher>;
 /// The first six digits of an HS code (padded with spaces when shorter).
 pub(super) type Hs6 = [u8; 6];
