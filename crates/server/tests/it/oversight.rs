@@ -352,6 +352,8 @@ async fn customs_concludes_a_document_review_and_other_departments_may_not() {
     let agent = server.token(&agent_of(&bulk[0]));
     let (status, _) = post(&server, &path, &agent, json!({"release": true})).await;
     assert_eq!(status, 403, "enterprises conclude nothing");
+    let (status, _) = post(&server, &path, &server.admin, json!({"release": true})).await;
+    assert_eq!(status, 403, "the administrator takes no supervision action");
     assert_eq!(
         declaration(&server, &customs, &held[0]).await["status"],
         300
