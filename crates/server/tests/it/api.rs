@@ -403,27 +403,85 @@ async fn inconsistent_declarations_are_rejected_with_the_catalogue_code() {
     }
 }
 
+/// Every `.route("…", …)` of a router source, in order: the path literal and the HTTP methods
+/// its method router names (`get(…)`, `post(…)`, `axum::routing::delete(…)` …).
+fn routes_in(source: &str) -> Vec<(String, Vec<&'static str>)> {
+    source
+        .split(".route(")
+        .skip(1)
+        .filter_map(|rest| {
+            // The arguments run to the parenthesis that closes `.route(`.
+            let mut depth = 1;
+            let end = rest.char_indices().find_map(|(i, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                (depth == 0).then_some(i)
+            })?;
+            let args = &rest[..end];
+            let path = args.trim_start().strip_prefix('"')?.split('"').next()?;
+            let methods = ["get", "post", "put", "patch", "delete"]
+                .into_iter()
+                .filter(|m| {
+                    args.match_indices(&format!("{m}(")).any(|(i, _)| {
+                        !args[..i]
+                            .chars()
+                            .next_back()
+                            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    })
+                })
+                .collect();
+            Some((path.to_string(), methods))
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     let server = support::start().await;
     let (status, doc) = server.call("GET", "/openapi.json", None, "", b"").await;
     assert_eq!(status, 200);
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in [
-        "/healthz",
-        "/api/v1/messages",
-        "/api/v1/receipts",
-        "/api/v1/declarations",
-        "/api/v1/declarations/{id}",
-        "/api/v1/quota",
-        "/api/v1/tax-bills",
-        "/api/v1/enterprises",
-        "/api/v1/enterprises/{code}/credentials",
-        "/api/v1/credentials/{key_id}",
-        "/api/v1/tariff",
-        "/api/v1/settings",
-    ] {
-        assert!(doc["paths"].get(path).is_some(), "{path} documented");
+    let core = routes_in(include_str!("../../src/api.rs"));
+    let oversight = routes_in(include_str!("../../src/oversight.rs"));
+    assert!(core.len() >= 13, "the core routes were found: {core:?}");
+    assert!(
+        oversight.len() >= 29,
+        "the oversight routes were found: {oversight:?}"
+    );
+    for (path, methods) in core.iter().chain(&oversight) {
+        let item = &doc["paths"][path.as_str()];
+        assert!(item.is_object(), "{path} documented");
+        assert!(!methods.is_empty(), "{path}: methods found");
+        for method in methods {
+            assert!(
+                item[*method]["responses"].is_object(),
+                "{method} {path} documented with its responses"
+            );
+        }
+        assert_eq!(
+            item.as_object().unwrap().len(),
+            methods.len(),
+            "{path}: exactly the routed methods are documented"
+        );
+    }
+    // The public query is the only part reachable without a credential.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let open = op["security"].as_array().is_some_and(|s| s.is_empty());
+            let public =
+                path.starts_with("/api/public/") || path == "/healthz" || path == "/openapi.json";
+            assert_eq!(open, public, "{method} {path}: security");
+        }
+    }
+    // Every documented path is served (nothing documented that the routers lack).
+    for path in doc["paths"].as_object().unwrap().keys() {
+        assert!(
+            core.iter().chain(&oversight).any(|(p, _)| p == path),
+            "{path} is routed"
+        );
     }
     let (status, body) = server.call("GET", "/no/such/route", None, "", b"").await;
     assert_eq!(status, 404);

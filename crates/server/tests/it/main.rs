@@ -7,3 +7,4 @@ mod support;
 mod api;
 mod durability;
 mod faults;
+mod oversight;
