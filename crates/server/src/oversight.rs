@@ -11,11 +11,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use domain::clearance::{Action, AlertLevel, Disposal, SubjectRef};
+use domain::clearance::{Action, AlertLevel, Disposal, Refused, RefusedKind, SubjectRef};
 use domain::credit::CertLevel;
 use domain::negative::{Category, Control, GoodsMatch, Listing, ListingAction, Severity};
 use domain::risk::RuleMode;
-use domain::subject::{Department, Subject};
+use domain::subject::Subject;
 use domain::time::{CivilDate, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -136,10 +136,11 @@ async fn page(
         after = Some(p.trim_end_matches(':').to_string());
     }
     let store = state.store.clone();
+    let query_party = party.clone();
     let rows = blocking(move || {
         store.records(&RecordQuery {
             kind,
-            party: party.as_deref(),
+            party: query_party.as_deref(),
             status: status.as_deref(),
             after: after.as_deref(),
             limit,
@@ -152,6 +153,11 @@ async fn page(
         .collect();
     let next = rows.last().map(|r| r.key.clone());
     let items: Vec<Value> = rows.iter().map(|r| record_json(r)).collect();
+    // The queue size is for staff looking at a whole kind; an enterprise's own view carries no
+    // total, so it cannot learn how many records others have.
+    if party.is_some() || prefix.is_some() {
+        return Ok(Json(json!({ "next": next, "items": items })));
+    }
     let store = state.store.clone();
     let st = page.status.clone();
     let total = blocking(move || store.count_records(kind, st.as_deref())).await?;
@@ -198,16 +204,14 @@ async fn act(
     }
 }
 
-/// The engine says why it refused; the wording tells the class of problem.
-fn refusal_problem(reason: &str) -> Problem {
-    let (status, kind) = if reason.contains(" may not ") {
-        (StatusCode::FORBIDDEN, "forbidden")
-    } else if reason.starts_with("no ") || reason.contains("is not filed") {
-        (StatusCode::NOT_FOUND, "not-found")
-    } else {
-        (StatusCode::CONFLICT, "action-refused")
+/// The engine says why it refused, and what kind of refusal it is.
+fn refusal_problem(refusal: &Refused) -> Problem {
+    let (status, kind) = match refusal.kind {
+        RefusedKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+        RefusedKind::NotFound => (StatusCode::NOT_FOUND, "not-found"),
+        RefusedKind::Conflict => (StatusCode::CONFLICT, "action-refused"),
     };
-    Problem::new(status, kind, "the action was refused").detail(reason.to_string())
+    Problem::new(status, kind, "the action was refused").detail(refusal.message.clone())
 }
 
 // ---- alerts (风险预警) ----
@@ -892,31 +896,33 @@ async fn public_negative_list(
 ) -> Result<Json<Value>, Problem> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let now = Timestamp(now_ms());
-    let mut items = Vec::new();
-    let mut next = None;
+    // The listings in force are in one of three open states: read each from the cursor, merge
+    // by key, and cut one page from the merged list.
+    let mut rows: Vec<RecordRow> = Vec::new();
     for status in ["active", "appealed", "repair_requested"] {
         let store = state.store.clone();
         let after = q.after.clone();
-        let rows = blocking(move || {
-            store.records(&RecordQuery {
-                kind: "listing",
-                party: None,
-                status: Some(status),
-                after: after.as_deref(),
-                limit,
+        rows.extend(
+            blocking(move || {
+                store.records(&RecordQuery {
+                    kind: "listing",
+                    party: None,
+                    status: Some(status),
+                    after: after.as_deref(),
+                    limit,
+                })
             })
-        })
-        .await?;
-        for row in rows {
-            let Ok(listing) = serde_json::from_str::<Listing>(&row.body) else {
-                continue;
-            };
-            if let Some(view) = listing.public_view(now) {
-                next = Some(row.key.clone());
-                items.push(serde_json::to_value(view).unwrap_or(Value::Null));
-            }
-        }
+            .await?,
+        );
     }
-    let _ = Department::ALL;
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    rows.truncate(limit);
+    let next = rows.last().map(|r| r.key.clone());
+    let items: Vec<Value> = rows
+        .iter()
+        .filter_map(|row| serde_json::from_str::<Listing>(&row.body).ok())
+        .filter_map(|listing| listing.public_view(now))
+        .map(|view| serde_json::to_value(view).unwrap_or(Value::Null))
+        .collect();
     Ok(Json(json!({ "next": next, "listed": items })))
 }

@@ -10,7 +10,8 @@ pub mod receipt;
 pub use catalogue::{ErrorCode, Rejection};
 pub use engine::supervision::{
     Action, Actor, Advice, Alert, AlertLevel, AlertState, Disposal, InspectionTask, Outcome,
-    Policy, RecallHit, RecallRecord, RecordChange, RuleStats, Step, SubjectRef, TaskState,
+    Policy, RecallHit, RecallRecord, RecordChange, Refused, RefusedKind, RuleStats, Step,
+    SubjectRef, TaskState,
 };
 pub use engine::{
     Changes, Command, Decider, Decision, DecisionContext, Engine, ReleaseAll, RestoreError,

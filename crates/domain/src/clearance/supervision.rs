@@ -450,7 +450,63 @@ impl Action {
 }
 
 /// The outcome of an action: what it created or changed, or why it was refused.
-pub type Outcome = Result<serde_json::Value, String>;
+pub type Outcome = Result<serde_json::Value, Refused>;
+
+/// What kind of refusal: the API answers 403, 404 or 409 by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusedKind {
+    /// The actor's department or role may not take this action.
+    Forbidden,
+    /// What the action names does not exist.
+    NotFound,
+    /// The action does not fit the state it finds, or its content is not acceptable.
+    Conflict,
+}
+
+/// Why the engine refused an action; nothing was changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    pub kind: RefusedKind,
+    pub message: String,
+}
+
+impl Refused {
+    pub fn forbidden(message: impl Into<String>) -> Refused {
+        Refused {
+            kind: RefusedKind::Forbidden,
+            message: message.into(),
+        }
+    }
+
+    pub fn missing(message: impl Into<String>) -> Refused {
+        Refused {
+            kind: RefusedKind::NotFound,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<String> for Refused {
+    fn from(message: String) -> Refused {
+        Refused {
+            kind: RefusedKind::Conflict,
+            message,
+        }
+    }
+}
+
+impl From<&str> for Refused {
+    fn from(message: &str) -> Refused {
+        Refused::from(message.to_owned())
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
 
 /// All supervision state of the engine.
 #[derive(Clone, Debug, Default)]
@@ -1163,7 +1219,7 @@ impl Engine {
         actor: &Actor,
         new: NewListing,
         now: Timestamp,
-    ) -> Result<(Listing, Vec<Receipt>), String> {
+    ) -> Result<(Listing, Vec<Receipt>), Refused> {
         let id = self.sup.next_id("NL");
         let listing = Listing::open(id.clone(), new, &actor.label(), now, &self.settings.listing)
             .map_err(|e| e.to_string())?;
@@ -1241,11 +1297,11 @@ impl Engine {
         out
     }
 
-    fn subject_of(&self, r: &SubjectRef) -> Result<Subject, String> {
+    fn subject_of(&self, r: &SubjectRef) -> Result<Subject, Refused> {
         match r {
             SubjectRef::Enterprise { code } => {
                 if self.registry.get(code).is_none() {
-                    return Err(format!("enterprise {code} is not filed"));
+                    return Err(Refused::missing(format!("enterprise {code} is not filed")));
                 }
                 Ok(Subject::Enterprise(code.clone()))
             }
@@ -1264,10 +1320,10 @@ impl Engine {
         }
     }
 
-    fn require(actor: &Actor, allowed: &[Department]) -> Result<Department, String> {
+    fn require(actor: &Actor, allowed: &[Department]) -> Result<Department, Refused> {
         match actor {
             Actor::Regulator(d) if allowed.contains(d) => Ok(*d),
-            _ => Err(format!(
+            _ => Err(Refused::forbidden(format!(
                 "{} may not do this; it needs one of: {}",
                 actor.label(),
                 allowed
@@ -1275,7 +1331,7 @@ impl Engine {
                     .map(|d| d.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
-            )),
+            ))),
         }
     }
 
@@ -1299,7 +1355,7 @@ impl Engine {
         actor: &Actor,
         action: Action,
         now: Timestamp,
-    ) -> Result<(serde_json::Value, Vec<Receipt>), String> {
+    ) -> Result<(serde_json::Value, Vec<Receipt>), Refused> {
         use Department::*;
         let none = Vec::new;
         match action {
@@ -1311,7 +1367,9 @@ impl Engine {
                 let department =
                     Self::require(actor, &[Customs, Inspection, Tax, MarketSupervision])?;
                 if self.registry.get(&enterprise).is_none() {
-                    return Err(format!("enterprise {enterprise} is not filed"));
+                    return Err(Refused::missing(format!(
+                        "enterprise {enterprise} is not filed"
+                    )));
                 }
                 self.credit_event(
                     Subject::Enterprise(enterprise.clone()),
@@ -1340,7 +1398,9 @@ impl Engine {
                     return Err("the rating agency is required".into());
                 }
                 if self.registry.get(&enterprise).is_none() {
-                    return Err(format!("enterprise {enterprise} is not filed"));
+                    return Err(Refused::missing(format!(
+                        "enterprise {enterprise} is not filed"
+                    )));
                 }
                 self.credit_event(
                     Subject::Enterprise(enterprise.clone()),
@@ -1357,7 +1417,9 @@ impl Engine {
             } => {
                 Self::require(actor, &[MarketSupervision, ZoneOffice])?;
                 if self.registry.get(&enterprise).is_none() {
-                    return Err(format!("enterprise {enterprise} is not filed"));
+                    return Err(Refused::missing(format!(
+                        "enterprise {enterprise} is not filed"
+                    )));
                 }
                 self.credit_event(
                     Subject::Enterprise(enterprise.clone()),
@@ -1384,9 +1446,27 @@ impl Engine {
             } => {
                 let department = match actor {
                     Actor::Regulator(d) if *d != ThirdParty => *d,
-                    _ => return Err(format!("{} may not list; a regulator may", actor.label())),
+                    _ => {
+                        return Err(Refused::forbidden(format!(
+                            "{} may not list; a regulator may",
+                            actor.label()
+                        )));
+                    }
                 };
                 let subject = self.subject_of(&subject)?;
+                let same = self.sup.listed.get(&subject).and_then(|ids| {
+                    ids.iter()
+                        .filter_map(|i| self.sup.listings.get(i))
+                        .find(|l| l.severity == severity && l.in_force(now))
+                });
+                if let Some(l) = same {
+                    return Err(Refused::from(format!(
+                        "{} already has a {} in force ({})",
+                        subject.key(),
+                        severity.as_str(),
+                        l.id
+                    )));
+                }
                 let name = name.or_else(|| {
                     subject
                         .enterprise()
@@ -1440,7 +1520,7 @@ impl Engine {
                     .sup
                     .controls
                     .remove(&id)
-                    .ok_or_else(|| format!("no control entry {id}"))?;
+                    .ok_or_else(|| Refused::missing(format!("no control entry {id}")))?;
                 self.sup.dirty_controls = true;
                 Ok((serde_json::to_value(&e).unwrap_or_default(), none()))
             }
@@ -1477,9 +1557,9 @@ impl Engine {
                     .sup
                     .recalls
                     .get_mut(&id)
-                    .ok_or_else(|| format!("no recall {id}"))?;
+                    .ok_or_else(|| Refused::missing(format!("no recall {id}")))?;
                 if r.recall.lifted_at.is_some() {
-                    return Err(format!("recall {id} is already lifted"));
+                    return Err(Refused::from(format!("recall {id} is already lifted")));
                 }
                 r.recall.lifted_at = Some(now);
                 let value = serde_json::to_value(&*r).unwrap_or_default();
@@ -1493,7 +1573,8 @@ impl Engine {
                 params,
             } => {
                 Self::require(actor, &[Customs, ZoneOffice])?;
-                let id = RuleId::parse(&rule).ok_or_else(|| format!("no risk rule {rule}"))?;
+                let id = RuleId::parse(&rule)
+                    .ok_or_else(|| Refused::missing(format!("no risk rule {rule}")))?;
                 self.sup
                     .rules
                     .change(
@@ -1603,9 +1684,9 @@ impl Engine {
                     .and_then(|d| d.inventory.as_ref())
                     .map(|i| i.status);
                 if held != Some(300) {
-                    return Err(format!(
+                    return Err(Refused::from(format!(
                         "declaration {declaration} is not held for document review"
-                    ));
+                    )));
                 }
                 let receipts = self.conclude(&declaration, release, &reason, now);
                 Ok((
@@ -1616,18 +1697,18 @@ impl Engine {
         }
     }
 
-    fn alert_in(&mut self, id: &str, state: AlertState) -> Result<&mut Alert, String> {
+    fn alert_in(&mut self, id: &str, state: AlertState) -> Result<&mut Alert, Refused> {
         let a = self
             .sup
             .alerts
             .get_mut(id)
-            .ok_or_else(|| format!("no alert {id}"))?;
+            .ok_or_else(|| Refused::missing(format!("no alert {id}")))?;
         if a.state != state {
-            return Err(format!(
+            return Err(Refused::from(format!(
                 "alert {id} is {}; this step needs it {}",
                 a.state.as_str(),
                 state.as_str()
-            ));
+            )));
         }
         Ok(a)
     }
@@ -1639,7 +1720,7 @@ impl Engine {
         disposal: Disposal,
         note: &str,
         now: Timestamp,
-    ) -> Result<Vec<Receipt>, String> {
+    ) -> Result<Vec<Receipt>, Refused> {
         let status = self
             .decls
             .get(&a.declaration)
@@ -1723,17 +1804,17 @@ impl Engine {
         passed: bool,
         reason: &str,
         now: Timestamp,
-    ) -> Result<(serde_json::Value, Vec<Receipt>), String> {
+    ) -> Result<(serde_json::Value, Vec<Receipt>), Refused> {
         let task = self
             .sup
             .tasks
             .get(task_id)
-            .ok_or_else(|| format!("no inspection task {task_id}"))?;
+            .ok_or_else(|| Refused::missing(format!("no inspection task {task_id}")))?;
         if task.state != TaskState::Open {
-            return Err(format!(
+            return Err(Refused::from(format!(
                 "inspection task {task_id} is already {}",
                 task.state.as_str()
-            ));
+            )));
         }
         if !passed && reason.trim().is_empty() {
             return Err("a failed inspection needs a reason".into());
@@ -1745,7 +1826,9 @@ impl Engine {
             .and_then(|d| d.inventory.as_ref())
             .is_some_and(|i| i.status == 500);
         if !held {
-            return Err(format!("declaration {id} is no longer held for inspection"));
+            return Err(Refused::from(format!(
+                "declaration {id} is no longer held for inspection"
+            )));
         }
         let ebc = self
             .decls
@@ -1780,7 +1863,7 @@ impl Engine {
         }
         self.sup.task_of.remove(&id);
         let Some(t) = self.sup.tasks.get_mut(task_id) else {
-            return Err(format!("no inspection task {task_id}"));
+            return Err(Refused::missing(format!("no inspection task {task_id}")));
         };
         t.state = if passed {
             TaskState::Passed
@@ -1804,22 +1887,22 @@ impl Engine {
         invt_no: &str,
         paid_on: CivilDate,
         now: Timestamp,
-    ) -> Result<(serde_json::Value, Vec<Receipt>), String> {
+    ) -> Result<(serde_json::Value, Vec<Receipt>), Refused> {
         let id = self
             .invt_index
             .get(invt_no)
             .cloned()
-            .ok_or_else(|| format!("no inventory {invt_no}"))?;
+            .ok_or_else(|| Refused::missing(format!("no inventory {invt_no}")))?;
         let d = self
             .decls
             .get(&id)
-            .ok_or_else(|| format!("no inventory {invt_no}"))?;
+            .ok_or_else(|| Refused::missing(format!("no inventory {invt_no}")))?;
         let bill = d
             .bill
             .as_ref()
-            .ok_or_else(|| format!("inventory {invt_no} has no tax bill"))?;
+            .ok_or_else(|| Refused::from(format!("inventory {invt_no} has no tax bill")))?;
         if bill.status == 3 {
-            return Err(format!("the tax bill of {invt_no} is void"));
+            return Err(Refused::from(format!("the tax bill of {invt_no} is void")));
         }
         let payer = d
             .inventory
@@ -1845,12 +1928,12 @@ impl Engine {
         id: &str,
         step: &ListingAction,
         now: Timestamp,
-    ) -> Result<(serde_json::Value, Vec<Receipt>), String> {
+    ) -> Result<(serde_json::Value, Vec<Receipt>), Refused> {
         let listing = self
             .sup
             .listings
             .get(id)
-            .ok_or_else(|| format!("no listing {id}"))?;
+            .ok_or_else(|| Refused::missing(format!("no listing {id}")))?;
         // The listed enterprise appeals and asks for repair; the listing department (or the zone
         // office) decides and may withdraw.
         let own = matches!((actor, &listing.subject), (Actor::Enterprise(c), Subject::Enterprise(s)) if c == s);
@@ -1860,13 +1943,16 @@ impl Engine {
             _ => decider,
         };
         if !allowed {
-            return Err(format!("{} may not do this to listing {id}", actor.label()));
+            return Err(Refused::forbidden(format!(
+                "{} may not do this to listing {id}",
+                actor.label()
+            )));
         }
         let was_in_force = listing.in_force(now);
         let subject = listing.subject.clone();
         let settings = self.settings.listing.clone();
         let Some(l) = self.sup.listings.get_mut(id) else {
-            return Err(format!("no listing {id}"));
+            return Err(Refused::missing(format!("no listing {id}")));
         };
         l.act(step, &actor.label(), now, &settings)
             .map_err(|e| e.to_string())?;

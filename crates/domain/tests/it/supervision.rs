@@ -210,7 +210,7 @@ fn an_undervalued_parcel_is_held_and_its_alert_goes_through_the_four_stages() {
             note: String::new(),
         },
     );
-    assert!(o.unwrap_err().contains("needs it disposed"));
+    assert!(o.unwrap_err().message.contains("needs it disposed"));
     // Only the departments that run the risk desk assess.
     let (o, _) = w.act(
         Actor::Regulator(Department::MarketSupervision),
@@ -220,7 +220,7 @@ fn an_undervalued_parcel_is_held_and_its_alert_goes_through_the_four_stages() {
             note: String::new(),
         },
     );
-    assert!(o.unwrap_err().contains("may not"));
+    assert!(o.unwrap_err().message.contains("may not"));
 
     ok(w.act(
         customs(),
@@ -386,7 +386,7 @@ fn a_listing_bars_new_declarations_inspects_those_in_flight_and_an_overturned_ap
         },
         after,
     );
-    assert!(o.unwrap_err().contains("may not"));
+    assert!(o.unwrap_err().message.contains("may not"));
     ok(w.act_at(
         Actor::Enterprise(EBC.into()),
         Action::Listing {
@@ -455,7 +455,11 @@ fn credit_repair_is_possible_only_after_the_waiting_period() {
         repair("fixed"),
         Timestamp(now().0 + 30 * DAY),
     );
-    assert!(o.unwrap_err().contains("repair may be requested from"));
+    assert!(
+        o.unwrap_err()
+            .message
+            .contains("repair may be requested from")
+    );
     let year_on = Timestamp(now().0 + 366 * DAY);
     ok(w.act_at(
         Actor::Enterprise(EBC.into()),

@@ -104,8 +104,14 @@ fn registry_csv_has_the_documented_shape() {
     assert_eq!(count("agent"), 2);
     assert_eq!(count("bonded"), 1);
     for r in &rows {
-        assert_eq!(r.len(), 4, "{r:?}");
+        assert_eq!(r.len(), 5, "{r:?}");
         assert_eq!(r[0].len(), 10);
+        // Established enterprises carry their filing date; the new undervaluing seller none.
+        assert_eq!(
+            r[4].is_empty(),
+            r[0] == traffic::UNDERVALUING_SELLER_CODE,
+            "{r:?}"
+        );
         assert!(r[1].contains("(测试)"));
         assert!(r[3].starts_with("DXPENT") && r[3].len() == 16);
     }
