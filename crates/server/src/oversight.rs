@@ -591,7 +591,29 @@ async fn get_listing(
     {
         return Err(Problem::not_found("listing"));
     }
-    Ok(Json(record_json(&row)))
+    let mut body = record_json(&row);
+    // The deadlines of the workflow as they stand now: until when an appeal may be filed, when
+    // a pending decision is due (and whether it is overdue), from when repair may be asked.
+    if let Ok(listing) = serde_json::from_str::<Listing>(&row.body) {
+        let settings = state
+            .settings
+            .read()
+            .map(|s| s.listing.clone())
+            .unwrap_or_else(|p| p.into_inner().listing.clone());
+        let d = listing.deadlines(&settings);
+        if let Some(map) = body.as_object_mut() {
+            map.insert(
+                "deadlines".into(),
+                json!({
+                    "appealUntilMs": d.appeal_until.0,
+                    "decisionDueMs": d.decision_due.map(|t| t.0),
+                    "repairFromMs": d.repair_from.0,
+                    "overdue": listing.overdue(Timestamp(now_ms()), &settings),
+                }),
+            );
+        }
+    }
+    Ok(Json(body))
 }
 
 #[derive(Deserialize)]

@@ -1178,7 +1178,9 @@ impl Engine {
                 || model.treatment(model.class_of(Grade::A)).priority,
                 |r| r.treatment(model).priority,
             );
-        let task_id = self.sup.next_id("IN");
+        // The id leads with the priority digit, so the queue (ordered by id) lists the most
+        // trusted classes' parcels first (分类分级: priority in clearance), then by age.
+        let task_id = format!("IN{}{}", priority.min(9), self.sup.next_id(""));
         let task = InspectionTask {
             id: task_id.clone(),
             declaration: id.clone(),
@@ -2246,8 +2248,14 @@ impl Engine {
                     self.sup.stats = m.stats;
                     self.sup.day = m.day;
                 }
-                "rules" => self.sup.rules = serde_json::from_slice(value)?,
-                "reference_prices" => self.sup.refs = serde_json::from_slice(value)?,
+                "rules" => {
+                    self.sup.rules = serde_json::from_slice(value)?;
+                    self.sup.dirty_rules = false;
+                }
+                "reference_prices" => {
+                    self.sup.refs = serde_json::from_slice(value)?;
+                    self.sup.dirty_refs = false;
+                }
                 "controls" => self.sup.controls = serde_json::from_slice(value)?,
                 _ => {}
             },
@@ -2258,9 +2266,9 @@ impl Engine {
 
     /// After restore: rebuild the risk windows from the matched declarations, in match order,
     /// and the automatic-warning windows from the alerts.
+    /// (A fresh store has no rule settings row yet: the first batch writes them, with their
+    /// projection records, as it does on the live path.)
     pub(crate) fn reindex_supervision(&mut self) {
-        self.sup.dirty_rules = false;
-        self.sup.dirty_refs = false;
         let mut matched: Vec<(u64, RiskInput)> = self
             .decls
             .keys()

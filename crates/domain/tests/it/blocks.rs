@@ -376,6 +376,22 @@ fn registry_csv_reads_quoted_names_and_role_lists() {
 }
 
 #[test]
+fn registry_csv_carries_earlier_filing_dates_over() {
+    let now = domain::time::parse_ceb_time14("20261123120000").unwrap();
+    let csv = "code,name,roles,dxp_id,filed_on\nA1,Alpha,ebc,,2021-06-01\nB2,Beta,ebp,,\n";
+    let es = parse_registry_csv(csv, now).unwrap();
+    assert_eq!(es[0].filed_at.beijing_date().yyyymmdd(), "20210601");
+    assert_eq!(es[1].filed_at, now, "no date: filed now");
+    let future = "code,name,roles,dxp_id,filed_on\nA1,Alpha,ebc,,2027-01-01\n";
+    match parse_registry_csv(future, now) {
+        Err(RegistryError::Csv { line: 2, reason }) => assert!(reason.contains("filed_on")),
+        other => panic!("{other:?}"),
+    }
+    let garbled = "code,name,roles,dxp_id,filed_on\nA1,Alpha,ebc,,June\n";
+    assert!(parse_registry_csv(garbled, now).is_err());
+}
+
+#[test]
 fn registry_csv_errors_name_the_line() {
     let bad_role = "code,name,roles,dxp_id\nA1,Alpha,ebp,\nB2,Beta,ebp|bank,\n";
     match parse_registry_csv(bad_role, Timestamp(0)) {

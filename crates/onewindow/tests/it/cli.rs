@@ -140,3 +140,97 @@ fn replay_writes_every_receipt_and_is_reproducible() {
     replay(&registry, &second, &inputs);
     assert_eq!(listing(&second), files);
 }
+
+/// Run the binary; (exit code, stdout).
+fn onewindow(args: &[&str]) -> (i32, String) {
+    let output = Command::new(BIN).args(args).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[test]
+fn the_regulator_desk_works_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = crate::crash::start(&data);
+    let base = server.base.clone();
+    let data_arg = data.to_str().unwrap();
+    let registry = dir.path().join("registry.csv");
+    std::fs::write(&registry, traffic::registry_csv()).unwrap();
+    let admin = ["--server", base.as_str(), "--data", data_arg];
+    let (code, out) = onewindow(
+        &[
+            &["enterprise", "file", registry.to_str().unwrap()],
+            &admin[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = onewindow(
+        &[
+            &["enterprise", "credential", "regulator:customs"],
+            &admin[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{out}");
+    let issued: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let customs = issued["token"].as_str().unwrap().to_string();
+    let desk = ["--server", base.as_str(), "--token", customs.as_str()];
+    let regulator = |args: &[&str]| onewindow(&[&["regulator"], args, &desk[..]].concat());
+
+    let (code, out) = regulator(&["rules"]);
+    assert_eq!(code, 0, "{out}");
+    let rules: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rules["items"].as_array().unwrap().len(), 12, "{out}");
+
+    let (code, out) = regulator(&["rule", "R13", "--mode", "observe"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("\"observe\""), "{out}");
+    let (code, _) = regulator(&["rule", "R99", "--mode", "on"]);
+    assert_eq!(code, 1, "an unknown rule is refused");
+
+    let (code, out) = regulator(&[
+        "list",
+        "--enterprise",
+        traffic::UNDERVALUING_SELLER_CODE,
+        "--category",
+        "commercial_fraud",
+        "--evidence",
+        "case 2026-17",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = regulator(&["listings", "--status", "active"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(traffic::UNDERVALUING_SELLER_CODE), "{out}");
+    let (code, out) = regulator(&["credit", traffic::UNDERVALUING_SELLER_CODE]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("DISHONEST"), "{out}");
+    // An enterprise's own token does not open the desk.
+    let (code, out) = onewindow(&[
+        "enterprise",
+        "credential",
+        "3301960BAA",
+        "--server",
+        base.as_str(),
+        "--data",
+        data_arg,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let seller: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (code, _) = onewindow(&[
+        "regulator",
+        "alerts",
+        "--server",
+        base.as_str(),
+        "--token",
+        seller["token"].as_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "a seller may not read the alert queue");
+}

@@ -13,9 +13,9 @@ use std::time::Duration;
 const BIN: &str = env!("CARGO_BIN_EXE_onewindow");
 
 /// A server process that is killed when the guard goes away, whatever happens in the test.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -41,7 +41,7 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn start(data: &Path) -> Server {
+pub(crate) fn start(data: &Path) -> Server {
     let port = free_port();
     let child = Command::new(BIN)
         .args(["serve", "--data"])
