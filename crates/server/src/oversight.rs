@@ -204,6 +204,20 @@ async fn act(
     }
 }
 
+/// A regulator's action with a JSON body: check the credential is a regulator's, read the body,
+/// build the action from it, journal it and answer with what it did.
+async fn regulator_act<B: serde::de::DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    action: impl FnOnce(B) -> Result<Action, Problem>,
+) -> Result<Json<Value>, Problem> {
+    let principal = authenticate(state, headers).await?;
+    regulator(&principal)?;
+    let action = action(parse_body(body)?)?;
+    act(state, &principal, action).await
+}
+
 /// The engine says why it refused, and what kind of refusal it is.
 fn refusal_problem(refusal: &Refused) -> Problem {
     let (status, kind) = match refusal.kind {
@@ -247,18 +261,13 @@ async fn assess_alert(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    regulator(&principal)?;
-    let a: Assess = parse_body(&body)?;
-    act(
-        &state,
-        &principal,
-        Action::AssessAlert {
+    regulator_act(&state, &headers, &body, |a: Assess| {
+        Ok(Action::AssessAlert {
             id,
             level: a.level,
             note: a.note,
-        },
-    )
+        })
+    })
     .await
 }
 
@@ -275,18 +284,13 @@ async fn dispose_alert(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    regulator(&principal)?;
-    let d: Dispose = parse_body(&body)?;
-    act(
-        &state,
-        &principal,
-        Action::DisposeAlert {
+    regulator_act(&state, &headers, &body, |d: Dispose| {
+        Ok(Action::DisposeAlert {
             id,
             disposal: d.disposal,
             note: d.note,
-        },
-    )
+        })
+    })
     .await
 }
 
@@ -303,18 +307,13 @@ async fn review_alert(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    regulator(&principal)?;
-    let r: Review = parse_body(&body)?;
-    act(
-        &state,
-        &principal,
-        Action::ReviewAlert {
+    regulator_act(&state, &headers, &body, |r: Review| {
+        Ok(Action::ReviewAlert {
             id,
             confirmed: r.confirmed,
             note: r.note,
-        },
-    )
+        })
+    })
     .await
 }
 
@@ -351,18 +350,13 @@ async fn record_finding(
     Path(task): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    regulator(&principal)?;
-    let f: FindingBody = parse_body(&body)?;
-    act(
-        &state,
-        &principal,
-        Action::Finding {
+    regulator_act(&state, &headers, &body, |f: FindingBody| {
+        Ok(Action::Finding {
             task,
             passed: f.passed,
             reason: f.reason,
-        },
-    )
+        })
+    })
     .await
 }
 
@@ -379,19 +373,14 @@ async fn conclude(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    regulator(&principal)?;
-    let c: ConcludeBody = parse_body(&body)?;
-    let declaration = domain::clearance::DeclarationId(id);
-    act(
-        &state,
-        &principal,
-        Action::Conclude {
+    regulator_act(&state, &headers, &body, |c: ConcludeBody| {
+        let declaration = domain::clearance::DeclarationId(id);
+        Ok(Action::Conclude {
             declaration,
             release: c.release,
             reason: c.reason,
-        },
-    )
+        })
+    })
     .await
 }
 
@@ -470,26 +459,24 @@ async fn certify(
     Path(enterprise): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    regulator(&principal)?;
-    let c: Certification = parse_body(&body)?;
-    let valid_until = match c.valid_until.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(
-            CivilDate::parse_yyyymmdd(&s.replace('-', "")).ok_or_else(|| {
-                Problem::bad_request("bad-date", "valid_until is a date: YYYY-MM-DD or YYYYMMDD")
-            })?,
-        ),
-    };
-    act(
-        &state,
-        &principal,
-        Action::Certify {
+    regulator_act(&state, &headers, &body, |c: Certification| {
+        let valid_until = match c.valid_until.as_deref() {
+            None | Some("") => None,
+            Some(s) => Some(
+                CivilDate::parse_yyyymmdd(&s.replace('-', "")).ok_or_else(|| {
+                    Problem::bad_request(
+                        "bad-date",
+                        "valid_until is a date: YYYY-MM-DD or YYYYMMDD",
+                    )
+                })?,
+            ),
+        };
+        Ok(Action::Certify {
             enterprise,
             level: c.level,
             valid_until,
-        },
-    )
+        })
+    })
     .await
 }
 
@@ -505,18 +492,13 @@ async fn rate(
     Path(enterprise): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    regulator(&principal)?;
-    let r: Rating = parse_body(&body)?;
-    act(
-        &state,
-        &principal,
-        Action::Rate {
+    regulator_act(&state, &headers, &body, |r: Rating| {
+        Ok(Action::Rate {
             enterprise,
             agency: r.agency,
             score: r.score,
-        },
-    )
+        })
+    })
     .await
 }
 
@@ -533,18 +515,13 @@ async fn complain(
     Path(enterprise): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    regulator(&principal)?;
-    let c: ComplaintBody = parse_body(&body)?;
-    act(
-        &state,
-        &principal,
-        Action::Complaint {
+    regulator_act(&state, &headers, &body, |c: ComplaintBody| {
+        Ok(Action::Complaint {
             enterprise,
             upheld: c.upheld,
             note: c.note,
-        },
-    )
+        })
+    })
     .await
 }
 
@@ -559,12 +536,12 @@ async fn tax_paid(
     Path(invt_no): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    regulator(&principal)?;
-    let p: Payment = parse_body(&body)?;
-    let paid_on = CivilDate::parse_yyyymmdd(&p.paid_on.replace('-', ""))
-        .ok_or_else(|| Problem::bad_request("bad-date", "paid_on is a date: YYYY-MM-DD"))?;
-    act(&state, &principal, Action::TaxPaid { invt_no, paid_on }).await
+    regulator_act(&state, &headers, &body, |p: Payment| {
+        let paid_on = CivilDate::parse_yyyymmdd(&p.paid_on.replace('-', ""))
+            .ok_or_else(|| Problem::bad_request("bad-date", "paid_on is a date: YYYY-MM-DD"))?;
+        Ok(Action::TaxPaid { invt_no, paid_on })
+    })
+    .await
 }
 
 // ---- the credit negative list (信用负面清单) ----
@@ -635,13 +612,8 @@ async fn open_listing(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    regulator(&principal)?;
-    let l: NewListingBody = parse_body(&body)?;
-    act(
-        &state,
-        &principal,
-        Action::List {
+    regulator_act(&state, &headers, &body, |l: NewListingBody| {
+        Ok(Action::List {
             subject: l.subject,
             name: l.name,
             category: l.category,
@@ -649,8 +621,8 @@ async fn open_listing(
             evidence: l.evidence,
             effective_from: l.effective_from_ms.map(Timestamp),
             expires_at: l.expires_at_ms.map(Timestamp),
-        },
-    )
+        })
+    })
     .await
 }
 
@@ -703,19 +675,14 @@ async fn add_control(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    regulator(&principal)?;
-    let c: ControlBody = parse_body(&body)?;
-    act(
-        &state,
-        &principal,
-        Action::Control {
+    regulator_act(&state, &headers, &body, |c: ControlBody| {
+        Ok(Action::Control {
             matcher: c.matcher,
             control: c.control,
             reason: c.reason,
             until: c.until_ms.map(Timestamp),
-        },
-    )
+        })
+    })
     .await
 }
 
@@ -760,18 +727,13 @@ async fn add_recall(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    regulator(&principal)?;
-    let r: RecallBody = parse_body(&body)?;
-    act(
-        &state,
-        &principal,
-        Action::Recall {
+    regulator_act(&state, &headers, &body, |r: RecallBody| {
+        Ok(Action::Recall {
             matcher: r.matcher,
             seller: r.seller,
             reason: r.reason,
-        },
-    )
+        })
+    })
     .await
 }
 
@@ -812,19 +774,14 @@ async fn configure_rule(
     Path(rule): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    regulator(&principal)?;
-    let r: RuleBody = parse_body(&body)?;
-    act(
-        &state,
-        &principal,
-        Action::ConfigureRule {
+    regulator_act(&state, &headers, &body, |r: RuleBody| {
+        Ok(Action::ConfigureRule {
             rule,
             mode: r.mode,
             score: r.score,
             params: r.params,
-        },
-    )
+        })
+    })
     .await
 }
 
