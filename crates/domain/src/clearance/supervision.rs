@@ -1770,7 +1770,7 @@ impl Engine {
                             .into(),
                     );
                 }
-                let mut out = self.inventory_receipt(
+                let out = self.inventory_receipt(
                     &a.declaration,
                     500,
                     info(ErrorCode::HeldForInspection),
@@ -1782,7 +1782,6 @@ impl Engine {
                     a.subjects.clone(),
                     now,
                 );
-                out.shrink_to_fit();
                 Ok(out)
             }
             Disposal::Release | Disposal::Reject => {
@@ -2187,7 +2186,7 @@ impl Engine {
                 });
             }
         }
-        if rules_changed || !records.iter().all(|r| r.kind != "alert") {
+        if rules_changed || records.iter().any(|r| r.kind == "alert") {
             // Rule records carry the precision, which alerts and reviews move.
             for id in RuleId::ALL {
                 let value = self.rule_json(id);
