@@ -115,7 +115,7 @@ async fn openapi() -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        crate::openapi::DOCUMENT,
+        crate::openapi::document(),
     )
         .into_response()
 }

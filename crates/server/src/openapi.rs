@@ -1,4 +1,100 @@
 //! The OpenAPI 3.1 document of the HTTP API, served at `/openapi.json`. Written by hand next to
-//! the routes it describes (`api.rs`); a test checks that every route is in it.
+//! the routes it describes; a test checks that every route is in it.
+//!
+//! The document is kept in fragments, one per area of the API (`openapi/*.json`): `core.json`
+//! holds the head (info, servers, security schemes, shared responses) and the clearance and
+//! supervision routes; every other fragment adds its own `paths` and `components.schemas`. They are
+//! merged once, at first use; a path or schema defined twice is a bug the unit test below catches.
 
-pub const DOCUMENT: &str = include_str!("openapi.json");
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
+
+/// The fragments, in the order they are merged (the first is the head).
+const FRAGMENTS: &[(&str, &str)] = &[("core", include_str!("openapi/core.json"))];
+
+/// Merge the fragments: paths, schemas, responses and parameters are unions. Returns the names
+/// defined more than once alongside the document.
+fn merge(fragments: &[(&str, &str)]) -> (Value, Vec<String>) {
+    let mut duplicates = Vec::new();
+    let mut document = Value::Object(Map::new());
+    for (index, (name, text)) in fragments.iter().enumerate() {
+        let fragment: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                duplicates.push(format!("{name}: not JSON: {e}"));
+                continue;
+            }
+        };
+        if index == 0 {
+            document = fragment;
+            continue;
+        }
+        for (section, path) in [
+            ("paths", vec!["paths"]),
+            ("schemas", vec!["components", "schemas"]),
+            ("responses", vec!["components", "responses"]),
+            ("parameters", vec!["components", "parameters"]),
+        ] {
+            let Some(items) = lookup(&fragment, &path).and_then(Value::as_object) else {
+                continue;
+            };
+            let Some(target) = entry(&mut document, &path) else {
+                duplicates.push(format!("{name}: {section} is not an object in the head"));
+                continue;
+            };
+            for (key, value) in items {
+                if target.insert(key.clone(), value.clone()).is_some() {
+                    duplicates.push(format!("{name}: {section} {key}"));
+                }
+            }
+        }
+    }
+    (document, duplicates)
+}
+
+fn lookup<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| v.get(*key))
+}
+
+fn entry<'a>(value: &'a mut Value, path: &[&str]) -> Option<&'a mut Map<String, Value>> {
+    let mut current = value;
+    for key in path {
+        current = current
+            .as_object_mut()?
+            .entry((*key).to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    current.as_object_mut()
+}
+
+/// The whole document, as served.
+pub fn document() -> &'static str {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let (document, _) = merge(FRAGMENTS);
+        document.to_string()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fragments_are_json_and_define_each_path_and_schema_once() {
+        let (document, duplicates) = merge(FRAGMENTS);
+        assert!(duplicates.is_empty(), "{duplicates:?}");
+        assert_eq!(document["openapi"], "3.1.0");
+        assert!(document["paths"].as_object().is_some_and(|p| !p.is_empty()));
+    }
+
+    #[test]
+    fn a_path_defined_twice_is_reported() {
+        let head = r#"{"openapi":"3.1.0","paths":{"/a":{}}}"#;
+        let again = r#"{"paths":{"/a":{}},"components":{"schemas":{"S":{}}}}"#;
+        let (document, duplicates) = merge(&[("core", head), ("x", again)]);
+        assert_eq!(duplicates, vec!["x: paths /a".to_string()]);
+        assert!(document["components"]["schemas"]["S"].is_object());
+    }
+}
