@@ -7,4 +7,5 @@ mod support;
 mod api;
 mod durability;
 mod faults;
+mod guard;
 mod oversight;
