@@ -198,6 +198,31 @@ impl<'a> RecordQuery<'a> {
     }
 }
 
+/// A person's portal account (门户账户): an enterprise's staff (subject = the enterprise code), a
+/// regulator (`regulator:<department>`) or the administrator (`admin`). Created by the
+/// administrator; the password is kept only as an argon2id PHC string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRow {
+    pub username: String,
+    /// Whom the account acts as, exactly like a credential's subject.
+    pub subject: String,
+    pub password_hash: String,
+    pub created_at_ms: i64,
+    /// Set while the account is disabled (its sessions are gone and it cannot log in).
+    pub disabled_at_ms: Option<i64>,
+}
+
+/// A portal login session. The browser holds the random token; only its SHA-256 is kept. The
+/// CSRF token is the per-session synchronizer token every form carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    pub token_hash: String,
+    pub username: String,
+    pub csrf_token: String,
+    pub created_at_ms: i64,
+    pub last_seen_ms: i64,
+}
+
 /// Everything one group commit writes, in one transaction.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Batch {
@@ -286,6 +311,33 @@ pub trait Store: Send + Sync + 'static {
     /// A digest (hex SHA-256) over every projection and state row in a canonical order, journal
     /// and credentials excluded: two stores that applied the same journal have the same digest.
     fn projection_digest(&self) -> Result<String>;
+
+    // ---- Portal accounts and sessions (the web portal's logins). Kept like credentials: outside
+    // the journal and the digest, and kept by `reset_projections`. ----
+
+    /// Create or replace an account (by username).
+    fn put_user(&self, user: &UserRow) -> Result<()>;
+    fn user(&self, username: &str) -> Result<Option<UserRow>>;
+    /// Every account, by username.
+    fn users(&self) -> Result<Vec<UserRow>>;
+    /// Disable (`Some(at)`) or enable (`None`) an account. Disabling deletes its sessions in the
+    /// same transaction, so it is logged out at once. Returns whether the account exists.
+    fn set_user_disabled(&self, username: &str, disabled_at_ms: Option<i64>) -> Result<bool>;
+    /// Replace an account's password hash and end its sessions, in one transaction. Returns
+    /// whether the account exists.
+    fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool>;
+    fn put_session(&self, session: &SessionRow) -> Result<()>;
+    fn session(&self, token_hash: &str) -> Result<Option<SessionRow>>;
+    /// Record activity (the idle timeout counts from the last one).
+    fn touch_session(&self, token_hash: &str, last_seen_ms: i64) -> Result<()>;
+    /// Returns whether a session was deleted.
+    fn delete_session(&self, token_hash: &str) -> Result<bool>;
+    /// End every session of an account; returns how many.
+    fn delete_sessions_of(&self, username: &str) -> Result<usize>;
+    /// Delete sessions last seen before `idle_before_ms` or created before `created_before_ms`;
+    /// returns how many.
+    fn delete_expired_sessions(&self, idle_before_ms: i64, created_before_ms: i64)
+    -> Result<usize>;
 }
 
 impl fmt::Display for Positions {

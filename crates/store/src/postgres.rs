@@ -23,7 +23,8 @@ use crate::pool::Pool;
 use crate::schema::{self, Column};
 use crate::{
     Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
-    ReceiptRow, RecordQuery, RecordRow, Result, StateRow, Store, StoreError, TaxBillRow,
+    ReceiptRow, RecordQuery, RecordRow, Result, SessionRow, StateRow, Store, StoreError,
+    TaxBillRow, UserRow,
 };
 
 /// Reader clients open at most (queries beyond that wait for one to be free).
@@ -383,13 +384,14 @@ fn migrate(client: &mut Client, list: &[Migration]) -> Result<()> {
              applied_at_ms BIGINT NOT NULL
          )",
     )?;
-    let done: i64 = tx
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0)::bigint FROM schema_migrations",
-            &[],
-        )?
-        .try_get(0)?;
-    for m in list.iter().filter(|m| m.version > done) {
+    // Every version not yet recorded (not only those above the highest): versions are assigned
+    // to branches that land in any order.
+    let done: Vec<i64> = tx
+        .query("SELECT version FROM schema_migrations", &[])?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<PgResult<_>>()?;
+    for m in list.iter().filter(|m| !done.contains(&m.version)) {
         tx.batch_execute(m.sql)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)",
@@ -985,6 +987,168 @@ impl Store for PostgresStore {
             Ok(d.finish())
         })
     }
+    fn put_user(&self, u: &UserRow) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO portal_users ({}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) \
+             DO UPDATE SET subject = excluded.subject, password_hash = excluded.password_hash, \
+             created_at_ms = excluded.created_at_ms, disabled_at_ms = excluded.disabled_at_ms",
+            schema::names(schema::USERS)
+        );
+        self.write(|c| {
+            let st = c.statement(&sql)?;
+            c.client.execute(
+                &st,
+                &[
+                    &u.username,
+                    &u.subject,
+                    &u.password_hash,
+                    &u.created_at_ms,
+                    &u.disabled_at_ms,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn user(&self, username: &str) -> Result<Option<UserRow>> {
+        let sql = format!(
+            "{} WHERE username = $1",
+            schema::select("portal_users", schema::USERS)
+        );
+        self.query_opt(&sql, &[&username], user_from)
+    }
+
+    fn users(&self) -> Result<Vec<UserRow>> {
+        let sql = format!(
+            "{} ORDER BY username",
+            schema::select("portal_users", schema::USERS)
+        );
+        self.query_rows(&sql, &[], user_from)
+    }
+
+    fn set_user_disabled(&self, username: &str, disabled_at_ms: Option<i64>) -> Result<bool> {
+        self.write(|c| {
+            let mut tx = c.client.transaction()?;
+            let n = tx.execute(
+                "UPDATE portal_users SET disabled_at_ms = $2 WHERE username = $1",
+                &[&username, &disabled_at_ms],
+            )?;
+            if disabled_at_ms.is_some() {
+                tx.execute(
+                    "DELETE FROM portal_sessions WHERE username = $1",
+                    &[&username],
+                )?;
+            }
+            tx.commit()?;
+            Ok(n > 0)
+        })
+    }
+
+    fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool> {
+        self.write(|c| {
+            let mut tx = c.client.transaction()?;
+            let n = tx.execute(
+                "UPDATE portal_users SET password_hash = $2 WHERE username = $1",
+                &[&username, &password_hash],
+            )?;
+            tx.execute(
+                "DELETE FROM portal_sessions WHERE username = $1",
+                &[&username],
+            )?;
+            tx.commit()?;
+            Ok(n > 0)
+        })
+    }
+
+    fn put_session(&self, s: &SessionRow) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO portal_sessions ({}) VALUES ($1, $2, $3, $4, $5)",
+            schema::names(schema::SESSIONS)
+        );
+        self.write(|c| {
+            let st = c.statement(&sql)?;
+            c.client.execute(
+                &st,
+                &[
+                    &s.token_hash,
+                    &s.username,
+                    &s.csrf_token,
+                    &s.created_at_ms,
+                    &s.last_seen_ms,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, token_hash: &str) -> Result<Option<SessionRow>> {
+        let sql = format!(
+            "{} WHERE token_hash = $1",
+            schema::select("portal_sessions", schema::SESSIONS)
+        );
+        self.query_opt(&sql, &[&token_hash], session_from)
+    }
+
+    fn touch_session(&self, token_hash: &str, last_seen_ms: i64) -> Result<()> {
+        self.write(|c| {
+            let st = c.statement(
+                "UPDATE portal_sessions SET last_seen_ms = GREATEST(last_seen_ms, $2) \
+                 WHERE token_hash = $1",
+            )?;
+            c.client.execute(&st, &[&token_hash, &last_seen_ms])?;
+            Ok(())
+        })
+    }
+
+    fn delete_session(&self, token_hash: &str) -> Result<bool> {
+        self.write(|c| {
+            let st = c.statement("DELETE FROM portal_sessions WHERE token_hash = $1")?;
+            Ok(c.client.execute(&st, &[&token_hash])? > 0)
+        })
+    }
+
+    fn delete_sessions_of(&self, username: &str) -> Result<usize> {
+        self.write(|c| {
+            let st = c.statement("DELETE FROM portal_sessions WHERE username = $1")?;
+            Ok(usize::try_from(c.client.execute(&st, &[&username])?).unwrap_or(usize::MAX))
+        })
+    }
+
+    fn delete_expired_sessions(
+        &self,
+        idle_before_ms: i64,
+        created_before_ms: i64,
+    ) -> Result<usize> {
+        self.write(|c| {
+            let st = c.statement(
+                "DELETE FROM portal_sessions WHERE last_seen_ms < $1 OR created_at_ms < $2",
+            )?;
+            let n = c
+                .client
+                .execute(&st, &[&idle_before_ms, &created_before_ms])?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        })
+    }
+}
+
+fn user_from(r: &Row) -> PgResult<UserRow> {
+    Ok(UserRow {
+        username: r.try_get(0)?,
+        subject: r.try_get(1)?,
+        password_hash: r.try_get(2)?,
+        created_at_ms: r.try_get(3)?,
+        disabled_at_ms: r.try_get(4)?,
+    })
+}
+
+fn session_from(r: &Row) -> PgResult<SessionRow> {
+    Ok(SessionRow {
+        token_hash: r.try_get(0)?,
+        username: r.try_get(1)?,
+        csrf_token: r.try_get(2)?,
+        created_at_ms: r.try_get(3)?,
+        last_seen_ms: r.try_get(4)?,
+    })
 }
 
 #[cfg(test)]

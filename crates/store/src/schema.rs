@@ -108,6 +108,22 @@ pub(crate) const RECORDS: &[Column] = &[
     ("body", "text"),
 ];
 
+pub(crate) const USERS: &[Column] = &[
+    ("username", "text"),
+    ("subject", "text"),
+    ("password_hash", "text"),
+    ("created_at_ms", "int8"),
+    ("disabled_at_ms", "int8"),
+];
+
+pub(crate) const SESSIONS: &[Column] = &[
+    ("token_hash", "text"),
+    ("username", "text"),
+    ("csrf_token", "text"),
+    ("created_at_ms", "int8"),
+    ("last_seen_ms", "int8"),
+];
+
 /// Tables that `reset_projections` empties (everything but the journal and the credentials).
 pub(crate) const PROJECTION_TABLES: &[&str] = &[
     "state",

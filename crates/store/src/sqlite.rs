@@ -17,7 +17,8 @@ use crate::pool::Pool;
 use crate::schema;
 use crate::{
     Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
-    ReceiptRow, RecordQuery, RecordRow, Result, StateRow, Store, StoreError, TaxBillRow,
+    ReceiptRow, RecordQuery, RecordRow, Result, SessionRow, StateRow, Store, StoreError,
+    TaxBillRow, UserRow,
 };
 
 /// Reader connections open at most (queries beyond that wait for one to be free).
@@ -256,12 +257,13 @@ fn migrate(conn: &mut Connection, list: &[Migration]) -> Result<()> {
          )",
     )?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let done: i64 = tx.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |r| r.get(0),
-    )?;
-    for m in list.iter().filter(|m| m.version > done) {
+    // Every version not yet recorded (not only those above the highest): versions are assigned
+    // to branches that land in any order.
+    let done: Vec<i64> = tx
+        .prepare("SELECT version FROM schema_migrations")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for m in list.iter().filter(|m| !done.contains(&m.version)) {
         tx.execute_batch(m.sql)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, ?3)",
@@ -761,6 +763,145 @@ impl Store for SqliteStore {
             Ok(c.finish())
         })
     }
+    fn put_user(&self, u: &UserRow) -> Result<()> {
+        let sql = schema::sqlite_upsert("portal_users", schema::USERS, &["username"]);
+        self.write(|conn| {
+            conn.prepare_cached(&sql)?.execute(params![
+                u.username,
+                u.subject,
+                u.password_hash,
+                u.created_at_ms,
+                u.disabled_at_ms
+            ])?;
+            Ok(())
+        })
+    }
+
+    fn user(&self, username: &str) -> Result<Option<UserRow>> {
+        let sql = format!(
+            "{} WHERE username = ?1",
+            schema::select("portal_users", schema::USERS)
+        );
+        self.query_opt(&sql, [username], user_from)
+    }
+
+    fn users(&self) -> Result<Vec<UserRow>> {
+        let sql = format!(
+            "{} ORDER BY username",
+            schema::select("portal_users", schema::USERS)
+        );
+        self.query_rows(&sql, [], user_from)
+    }
+
+    fn set_user_disabled(&self, username: &str, disabled_at_ms: Option<i64>) -> Result<bool> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx
+                .prepare_cached("UPDATE portal_users SET disabled_at_ms = ?2 WHERE username = ?1")?
+                .execute(params![username, disabled_at_ms])?;
+            if disabled_at_ms.is_some() {
+                tx.prepare_cached("DELETE FROM portal_sessions WHERE username = ?1")?
+                    .execute([username])?;
+            }
+            tx.commit()?;
+            Ok(n > 0)
+        })
+    }
+
+    fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx
+                .prepare_cached("UPDATE portal_users SET password_hash = ?2 WHERE username = ?1")?
+                .execute(params![username, password_hash])?;
+            tx.prepare_cached("DELETE FROM portal_sessions WHERE username = ?1")?
+                .execute([username])?;
+            tx.commit()?;
+            Ok(n > 0)
+        })
+    }
+
+    fn put_session(&self, s: &SessionRow) -> Result<()> {
+        let sql = schema::sqlite_insert("portal_sessions", schema::SESSIONS);
+        self.write(|conn| {
+            conn.prepare_cached(&sql)?.execute(params![
+                s.token_hash,
+                s.username,
+                s.csrf_token,
+                s.created_at_ms,
+                s.last_seen_ms
+            ])?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, token_hash: &str) -> Result<Option<SessionRow>> {
+        let sql = format!(
+            "{} WHERE token_hash = ?1",
+            schema::select("portal_sessions", schema::SESSIONS)
+        );
+        self.query_opt(&sql, [token_hash], session_from)
+    }
+
+    fn touch_session(&self, token_hash: &str, last_seen_ms: i64) -> Result<()> {
+        self.write(|conn| {
+            conn.prepare_cached(
+                "UPDATE portal_sessions SET last_seen_ms = MAX(last_seen_ms, ?2) \
+                 WHERE token_hash = ?1",
+            )?
+            .execute(params![token_hash, last_seen_ms])?;
+            Ok(())
+        })
+    }
+
+    fn delete_session(&self, token_hash: &str) -> Result<bool> {
+        self.write(|conn| {
+            let n = conn
+                .prepare_cached("DELETE FROM portal_sessions WHERE token_hash = ?1")?
+                .execute([token_hash])?;
+            Ok(n > 0)
+        })
+    }
+
+    fn delete_sessions_of(&self, username: &str) -> Result<usize> {
+        self.write(|conn| {
+            conn.prepare_cached("DELETE FROM portal_sessions WHERE username = ?1")?
+                .execute([username])
+        })
+    }
+
+    fn delete_expired_sessions(
+        &self,
+        idle_before_ms: i64,
+        created_before_ms: i64,
+    ) -> Result<usize> {
+        self.write(|conn| {
+            conn.prepare_cached(
+                "DELETE FROM portal_sessions WHERE last_seen_ms < ?1 OR created_at_ms < ?2",
+            )?
+            .execute(params![idle_before_ms, created_before_ms])
+        })
+    }
+}
+
+fn user_from(r: &Row<'_>) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        username: r.get(0)?,
+        subject: r.get(1)?,
+        password_hash: r.get(2)?,
+        created_at_ms: r.get(3)?,
+        disabled_at_ms: r.get(4)?,
+    })
+}
+
+fn session_from(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        token_hash: r.get(0)?,
+        username: r.get(1)?,
+        csrf_token: r.get(2)?,
+        created_at_ms: r.get(3)?,
+        last_seen_ms: r.get(4)?,
+    })
 }
 
 #[cfg(test)]

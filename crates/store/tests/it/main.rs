@@ -6,6 +6,7 @@
 mod backends;
 mod conformance;
 mod fixtures;
+mod portal;
 mod records;
 mod sqlite_only;
 mod throughput;
