@@ -312,6 +312,7 @@ pub fn serve_config(
         },
         limits: ceb::Limits::default(),
         guard: server::guard::GuardConfig::default(),
+        portal: server::portal::PortalConfig::default(),
     })
 }
 

@@ -30,6 +30,8 @@ pub struct AppState {
     pub buyer_secret: Arc<Vec<u8>>,
     /// The settings in force (updated when an administrator changes them).
     pub settings: Arc<std::sync::RwLock<domain::settings::Settings>>,
+    /// The web portal's configuration and look-up limits (`portal/`).
+    pub portal: Arc<crate::portal::Portal>,
 }
 
 /// Largest request body accepted (a CEB message may carry 100 nodes).
@@ -57,7 +59,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tariff", post(load_tariff))
         .route("/api/v1/settings", get(get_settings).put(put_settings))
         .merge(crate::oversight::routes())
-        .fallback(|| async { Problem::not_found("route") })
+        .merge(crate::portal::routes())
+        .fallback(crate::portal::fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -134,22 +137,15 @@ pub(crate) async fn submit(
         .map_err(|e| Problem::unavailable(&e))
 }
 
-/// `POST /api/v1/messages`: one CEB declaration message (plain or DXP-wrapped XML, or its JSON
-/// equivalent). Answers once the message is durable, with every receipt it caused.
-async fn post_message(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+/// Parse, check and journal one declaration message from `sender` (an authenticated enterprise),
+/// and wait until it is durable: the path of `POST /api/v1/messages` and of the portal's upload.
+pub(crate) async fn declare(
+    state: &AppState,
+    sender: String,
     body: Bytes,
-) -> Result<Response, Problem> {
-    let principal = authenticate(&state, &headers).await?;
-    let Principal::Enterprise(sender) = principal else {
-        return Err(Problem::forbidden().detail("only filed enterprises declare messages"));
-    };
+    is_json: bool,
+) -> Result<crate::pipeline::Accepted, Problem> {
     let received_at_ms = now_ms();
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
     let limits = state.limits.clone();
     let sender_for_parse = sender.clone();
     let prepared = tokio::task::spawn_blocking(move || {
@@ -164,7 +160,25 @@ async fn post_message(
     .await
     .map_err(|e| Problem::unavailable(&e))??;
     let job = Job::message(prepared, sender, received_at_ms);
-    let accepted = submit(&state, job).await?;
+    submit(state, job).await
+}
+
+/// `POST /api/v1/messages`: one CEB declaration message (plain or DXP-wrapped XML, or its JSON
+/// equivalent). Answers once the message is durable, with every receipt it caused.
+async fn post_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let principal = authenticate(&state, &headers).await?;
+    let Principal::Enterprise(sender) = principal else {
+        return Err(Problem::forbidden().detail("only filed enterprises declare messages"));
+    };
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    let accepted = declare(&state, sender, body, is_json).await?;
     let receipts: Vec<Value> = accepted.receipts.iter().map(view::receipt_json).collect();
     Ok((
         StatusCode::OK,
@@ -237,7 +251,7 @@ fn strip_declaration(xml: &str) -> &str {
     }
 }
 
-fn is_party(principal: &Principal, row: &DeclarationRow) -> bool {
+pub(crate) fn is_party(principal: &Principal, row: &DeclarationRow) -> bool {
     match principal.party() {
         None => true,
         Some(code) => [
@@ -303,6 +317,48 @@ struct QuotaQuery {
     year: Option<i32>,
 }
 
+/// A buyer's annual quota: the year, the limit, used and remaining.
+pub(crate) struct QuotaView {
+    pub year: i32,
+    pub limit: rust_decimal::Decimal,
+    pub used: rust_decimal::Decimal,
+    pub remaining: rust_decimal::Decimal,
+}
+
+/// Look up a buyer's quota by name and ID number (the API's quota query and the portal's
+/// self-query). Neither is kept or logged: they only make the keyed hash the quota is filed under.
+pub(crate) async fn quota_of(
+    state: &AppState,
+    name: &str,
+    id_number: &str,
+    year: Option<i32>,
+) -> Result<QuotaView, Problem> {
+    if domain::personal::IdNumber::parse(id_number).is_err() {
+        return Err(Problem::bad_request(
+            "bad-id-number",
+            "idNumber is not a valid 18-character resident ID number",
+        ));
+    }
+    let year = year.unwrap_or_else(|| domain::time::Timestamp(now_ms()).beijing_date().year);
+    let key = domain::personal::buyer_key(&state.buyer_secret, name, id_number);
+    let store = state.store.clone();
+    let key_text = key.0.clone();
+    let row = blocking(move || store.quota(&key_text, year)).await?;
+    let used = domain::money::from_fen(row.map_or(0, |r| r.used_minor));
+    let limit = state
+        .settings
+        .read()
+        .map(|s| s.annual_limit)
+        .unwrap_or_else(|poisoned| poisoned.into_inner().annual_limit);
+    let remaining = (limit - used).max(rust_decimal::Decimal::ZERO);
+    Ok(QuotaView {
+        year,
+        limit,
+        used,
+        remaining,
+    })
+}
+
 /// `POST /api/v1/quota`: a buyer's used and remaining annual quota. Only the amounts come back;
 /// the name and ID number are neither echoed nor stored.
 async fn query_quota(
@@ -315,26 +371,8 @@ async fn query_quota(
         Problem::bad_request("bad-json", "expected {\"name\", \"idNumber\", \"year\"?}")
             .detail(e.to_string())
     })?;
-    if domain::personal::IdNumber::parse(&query.id_number).is_err() {
-        return Err(Problem::bad_request(
-            "bad-id-number",
-            "idNumber is not a valid 18-character resident ID number",
-        ));
-    }
-    let year = query
-        .year
-        .unwrap_or_else(|| domain::time::Timestamp(now_ms()).beijing_date().year);
-    let key = domain::personal::buyer_key(&state.buyer_secret, &query.name, &query.id_number);
-    let store = state.store.clone();
-    let key_text = key.0.clone();
-    let row = blocking(move || store.quota(&key_text, year)).await?;
-    let used = domain::money::from_fen(row.map_or(0, |r| r.used_minor));
-    let limit = state
-        .settings
-        .read()
-        .map(|s| s.annual_limit)
-        .unwrap_or_else(|poisoned| poisoned.into_inner().annual_limit);
-    let remaining = (limit - used).max(rust_decimal::Decimal::ZERO);
+    let quota = quota_of(&state, &query.name, &query.id_number, query.year).await?;
+    let (year, limit, used, remaining) = (quota.year, quota.limit, quota.used, quota.remaining);
     Ok(Json(json!({
         "year": year,
         "limit": view::money(limit),

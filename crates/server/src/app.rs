@@ -28,6 +28,8 @@ pub struct ServeConfig {
     pub limits: ceb::Limits,
     /// Rate limits, timeouts and connection cap at the door (`guard.rs`).
     pub guard: GuardConfig,
+    /// The web portal: cookies, session lifetimes, public look-up limits (`portal/`).
+    pub portal: crate::portal::PortalConfig,
 }
 
 /// A running server.
@@ -127,6 +129,7 @@ pub async fn start_with(
         limits: Arc::new(config.limits.clone()),
         buyer_secret: Arc::new(config.pipeline.buyer_secret.clone()),
         settings: Arc::new(std::sync::RwLock::new(pipeline.settings.clone())),
+        portal: Arc::new(crate::portal::Portal::new(config.portal.clone())),
     };
     let guard_config = config.guard.clone();
     let app = api::router(state)

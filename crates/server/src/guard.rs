@@ -292,9 +292,15 @@ fn too_many(wait: Duration, what: &str) -> Response {
 }
 
 /// The rate-limit middleware (see the module documentation for the three buckets).
-pub async fn limit(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+pub async fn limit(State(guard): State<Arc<Guard>>, mut request: Request, next: Next) -> Response {
     let now = Instant::now();
-    let ip = guard.client_ip(&request).map(|ip| ip.to_string());
+    let client = guard.client_ip(&request);
+    // The portal throttles logins and public look-ups by the same address, through the guard.
+    request
+        .extensions_mut()
+        .insert(crate::portal::ClientAddress(client));
+    request.extensions_mut().insert(guard.clone());
+    let ip = client.map(|ip| ip.to_string());
     if let Some(ip) = &ip {
         if let Some(wait) = guard.failures.wait(ip, now) {
             return too_many(wait, "too many failed authentications from this address");

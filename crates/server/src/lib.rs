@@ -13,5 +13,6 @@ pub mod openapi;
 pub mod outlet;
 pub mod oversight;
 pub mod pipeline;
+pub mod portal;
 pub mod problem;
 pub mod view;

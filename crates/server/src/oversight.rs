@@ -174,7 +174,7 @@ async fn one(state: &AppState, kind: &'static str, key: String) -> Result<Record
 }
 
 /// Journal a supervision action and answer with what it did.
-async fn act(
+pub(crate) async fn act(
     state: &AppState,
     principal: &Principal,
     action: Action,

@@ -164,6 +164,7 @@ async fn a_restart_keeps_half_filed_declarations_and_completes_them() {
         pipeline: PipelineConfig::default(),
         limits: ceb::Limits::default(),
         guard: server::guard::GuardConfig::default(),
+        portal: server::portal::PortalConfig::default(),
     };
     let running = server::app::start_with(config, Arc::new(ReleaseAll))
         .await

@@ -62,6 +62,7 @@ pub async fn start_guarded(store: Option<String>, guard: server::guard::GuardCon
         pipeline: PipelineConfig::default(),
         limits: ceb::Limits::default(),
         guard,
+        portal: server::portal::PortalConfig::default(),
     };
     let running = server::app::start(config).await.unwrap();
     let admin = running
