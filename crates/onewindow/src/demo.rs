@@ -200,7 +200,45 @@ fn stream(
         .iter()
         .find(|e| e.roles.contains(&"ebc"))
         .and_then(|e| tokens.get(e.code).map(|t| (e.code, t.clone())));
+    // Portal logins for people: one enterprise of each kind that declares, every regulator
+    // department and the administrator, all with one password made for this run.
+    let password = server::portal::session::random_password()
+        .ok_or_else(|| anyhow::anyhow!("no randomness for the demo password"))?;
+    let mut logins: Vec<(&str, String)> = vec![
+        ("seller", "3301960BAA".to_string()),
+        ("platform", "3301960AAA".to_string()),
+        ("agent", "3301960EAA".to_string()),
+        ("admin", "admin".to_string()),
+    ];
+    for d in domain::subject::Department::ALL {
+        logins.push((d.as_str(), format!("regulator:{d}")));
+    }
+    for (username, subject) in &logins {
+        let body = serde_json::json!({
+            "username": username,
+            "subject": subject,
+            "password": password,
+        })
+        .to_string();
+        let (status, _) = post(
+            &agent,
+            &format!("{base}/api/v1/users"),
+            admin_token,
+            "application/json",
+            body.as_bytes(),
+        )?;
+        anyhow::ensure!(status == 201, "creating the demo login {username} failed");
+    }
     println!("OneWindow demo is running.");
+    println!("  portal:         {base}/   (中文; English: {base}/?lang=en)");
+    println!(
+        "  portal logins:  password {password} for every one of: {}",
+        logins
+            .iter()
+            .map(|(u, s)| format!("{u} ({s})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!("  API:            {base}   (description: {base}/openapi.json)");
     println!("  data directory: {}", data.display());
     println!(

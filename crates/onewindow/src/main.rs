@@ -92,6 +92,32 @@ impl GuardArgs {
     }
 }
 
+/// The web portal's cookies and sessions (docs/portal.md).
+#[derive(Args, Clone, Debug)]
+pub struct PortalArgs {
+    /// Mark the portal's cookies `Secure`: set this when people reach the portal over HTTPS
+    /// (TLS terminated by a proxy in front of the server).
+    #[arg(long, env = "ONEWINDOW_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Minutes of inactivity after which a portal session ends.
+    #[arg(long, env = "ONEWINDOW_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u64,
+    /// Hours after login at which a portal session ends, used or not.
+    #[arg(long, env = "ONEWINDOW_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: u64,
+}
+
+impl PortalArgs {
+    pub fn config(&self) -> server::portal::PortalConfig {
+        server::portal::PortalConfig {
+            secure_cookies: self.secure_cookies,
+            idle_timeout: std::time::Duration::from_secs(self.session_idle_minutes.max(1) * 60),
+            absolute_timeout: std::time::Duration::from_secs(self.session_max_hours.max(1) * 3600),
+            ..Default::default()
+        }
+    }
+}
+
 /// How to reach a running server.
 #[derive(Args, Clone, Debug)]
 pub struct ClientArgs {
@@ -125,6 +151,8 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         guard: GuardArgs,
+        #[command(flatten)]
+        portal: PortalArgs,
     },
     /// Start a server on a fresh embedded store and stream realistic traffic at it.
     Demo(demo::DemoArgs),
@@ -152,6 +180,13 @@ enum Command {
     },
     /// The credit and risk desk: alerts, inspections, credit, negative lists, recalls, rules.
     Regulator(regulator::RegulatorArgs),
+    /// Portal accounts of people (talks to a running server as admin).
+    User {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Offline conformance mode: file a registry into a fresh store, process CEB files in the
     /// order given, write every receipt as a CEB XML file into DIR.
     Replay(offline::ReplayArgs),
@@ -187,6 +222,26 @@ enum EnterpriseAction {
 }
 
 #[derive(Subcommand)]
+enum UserAction {
+    /// Create a portal account. The password is read from `--password-file`, or from the first
+    /// line of standard input (never from the command line, where other users could see it).
+    Add {
+        username: String,
+        /// Whom the account acts as: a filed enterprise code, `regulator:<department>` or `admin`.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// List portal accounts.
+    List,
+    /// Disable an account: it cannot log in, and its sessions end at once.
+    Disable { username: String },
+    /// Enable a disabled account.
+    Enable { username: String },
+}
+
+#[derive(Subcommand)]
 enum TariffAction {
     /// Replace the tariff table with a CSV file (docs/tariff.md).
     Load { file: PathBuf },
@@ -217,10 +272,11 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             store,
             listen,
             guard,
+            portal,
         } => {
             let guard = guard.config()?;
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(serve(store, listen, guard))?;
+            runtime.block_on(serve(store, listen, guard, portal.config()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
@@ -264,6 +320,53 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Regulator(args) => regulator::run(args),
+        Command::User { client, action } => {
+            match action {
+                UserAction::Add {
+                    username,
+                    role,
+                    password_file,
+                } => {
+                    let password = match password_file {
+                        Some(path) => std::fs::read_to_string(&path)
+                            .with_context(|| format!("reading {}", path.display()))?,
+                        None => {
+                            let mut line = String::new();
+                            std::io::stdin().read_line(&mut line)?;
+                            line
+                        }
+                    };
+                    let body = serde_json::json!({
+                        "username": username,
+                        "subject": role,
+                        "password": password.trim_end_matches(['\n', '\r']),
+                    })
+                    .to_string();
+                    client::print(client::call(
+                        &client,
+                        "POST",
+                        "/api/v1/users",
+                        Some(("application/json", body.as_bytes())),
+                    )?)
+                }
+                UserAction::List => {
+                    client::print(client::call(&client, "GET", "/api/v1/users", None)?)
+                }
+                UserAction::Disable { username } => client::print(client::call(
+                    &client,
+                    "POST",
+                    &format!("/api/v1/users/{username}/disable"),
+                    None,
+                )?),
+                UserAction::Enable { username } => client::print(client::call(
+                    &client,
+                    "POST",
+                    &format!("/api/v1/users/{username}/enable"),
+                    None,
+                )?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Replay(args) => offline::replay(&args),
         Command::Rebuild { store } => offline::rebuild(&store),
         Command::Bench(args) => bench::run(&args),
@@ -320,13 +423,15 @@ async fn serve(
     store: StoreArgs,
     listen: SocketAddr,
     guard: server::guard::GuardConfig,
+    portal: server::portal::PortalConfig,
 ) -> anyhow::Result<()> {
     let _lock = lock_data_dir(&store.data)?;
     let mut config = serve_config(&store, listen)?;
     config.guard = guard;
+    config.portal = portal;
     let running = server::app::start(config).await?;
     eprintln!(
-        "onewindow: serving on http://{} (store: {}); API description at /openapi.json",
+        "onewindow: serving on http://{} (store: {}); portal at /, API description at /openapi.json",
         running.addr,
         running.store.backend()
     );

@@ -436,7 +436,7 @@ impl Ctx {
                 return Problem::unavailable(&error).into_response();
             }
         };
-        let mut response = (status, html).into_response();
+        let mut response = (status, axum::response::Html(html)).into_response();
         self.finish(&mut response);
         response
     }

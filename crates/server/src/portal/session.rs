@@ -47,6 +47,18 @@ fn random_hex(bytes: usize) -> Option<String> {
     Some(hex::encode(buf))
 }
 
+/// A random password of 16 characters from an alphabet without look-alikes (the demo's logins).
+pub fn random_password() -> Option<String> {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut buf = [0u8; 16];
+    getrandom::fill(&mut buf).ok()?;
+    Some(
+        buf.iter()
+            .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+            .collect(),
+    )
+}
+
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
