@@ -104,6 +104,40 @@ impl Store for Flaky {
     fn projection_digest(&self) -> Result<String> {
         self.inner.projection_digest()
     }
+    fn put_user(&self, user: &store::UserRow) -> Result<()> {
+        self.inner.put_user(user)
+    }
+    fn user(&self, username: &str) -> Result<Option<store::UserRow>> {
+        self.inner.user(username)
+    }
+    fn users(&self) -> Result<Vec<store::UserRow>> {
+        self.inner.users()
+    }
+    fn set_user_disabled(&self, username: &str, at: Option<i64>) -> Result<bool> {
+        self.inner.set_user_disabled(username, at)
+    }
+    fn set_user_password(&self, username: &str, hash: &str) -> Result<bool> {
+        self.inner.set_user_password(username, hash)
+    }
+    fn put_session(&self, session: &store::SessionRow) -> Result<()> {
+        self.inner.put_session(session)
+    }
+    fn session(&self, token_hash: &str) -> Result<Option<store::SessionRow>> {
+        self.inner.session(token_hash)
+    }
+    fn touch_session(&self, token_hash: &str, at: i64) -> Result<()> {
+        self.inner.touch_session(token_hash, at)
+    }
+    fn delete_session(&self, token_hash: &str) -> Result<bool> {
+        self.inner.delete_session(token_hash)
+    }
+    fn delete_sessions_of(&self, username: &str) -> Result<usize> {
+        self.inner.delete_sessions_of(username)
+    }
+    fn delete_expired_sessions(&self, idle_before: i64, created_before: i64) -> Result<usize> {
+        self.inner
+            .delete_expired_sessions(idle_before, created_before)
+    }
 }
 
 fn job(message: &traffic::GeneratedMessage) -> Job {

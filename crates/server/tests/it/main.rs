@@ -2,6 +2,7 @@
 //! CEB traffic. One integration binary for the crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser_support;
 mod support;
 
 mod api;
@@ -9,3 +10,4 @@ mod durability;
 mod faults;
 mod guard;
 mod oversight;
+mod portal;

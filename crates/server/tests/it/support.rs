@@ -53,6 +53,15 @@ pub async fn start_on(store: Option<String>) -> TestServer {
 
 /// A server with the given limits at the door (rate limits, timeouts, connection cap).
 pub async fn start_guarded(store: Option<String>, guard: server::guard::GuardConfig) -> TestServer {
+    start_configured(store, guard, server::portal::PortalConfig::default()).await
+}
+
+/// A server with the given limits at the door and portal configuration.
+pub async fn start_configured(
+    store: Option<String>,
+    guard: server::guard::GuardConfig,
+    portal: server::portal::PortalConfig,
+) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = store.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("ow.db").display()));
     let config = ServeConfig {
@@ -62,7 +71,7 @@ pub async fn start_guarded(store: Option<String>, guard: server::guard::GuardCon
         pipeline: PipelineConfig::default(),
         limits: ceb::Limits::default(),
         guard,
-        portal: server::portal::PortalConfig::default(),
+        portal,
     };
     let running = server::app::start(config).await.unwrap();
     let admin = running

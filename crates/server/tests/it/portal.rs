@@ -1,0 +1,552 @@
+//! The portal over plain HTTP (no browser): logins and sessions, CSRF refusals, roles on every
+//! page and download, the language switch, and the public look-ups.
+
+use traffic::{Case, Generator, Mix};
+
+use crate::browser_support::{Browser, add_user, hidden};
+use crate::support::{self, TestServer, now_ms};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn generator() -> Generator {
+    Generator::new(23, Mix::default())
+}
+
+/// A clean declaration set: the order, payment and waybill declared by their senders through
+/// the API; the inventory (the declaring agent's) returned for the portal upload.
+async fn three_by_api(
+    server: &TestServer,
+    set: &traffic::DeclarationSet,
+) -> traffic::GeneratedMessage {
+    let mut inventory = None;
+    for m in &set.messages {
+        if m.message_type == "CEB621Message" {
+            inventory = Some(m.clone());
+        } else {
+            let (status, body) = server.send(m).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+    inventory.unwrap()
+}
+
+#[tokio::test]
+async fn an_enterprise_uploads_a_declaration_and_follows_it_to_release() {
+    let server = support::start().await;
+    let set = generator().set_of(Case::Clean, now_ms());
+    let inventory = three_by_api(&server, &set).await;
+    let agent = inventory.sender.clone();
+    add_user(&server, "agent", &agent, PASSWORD).await;
+    let mut b = Browser::new(&server);
+    let login = b.login("agent", PASSWORD).await;
+    assert_eq!(login.status, 303);
+    assert_eq!(login.location(), "/my/declarations");
+    let session = login
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("ow_session="))
+        .expect("a session cookie")
+        .to_string();
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    assert!(
+        !session.contains("Secure"),
+        "not Secure unless configured: {session}"
+    );
+
+    let csrf = b.csrf().await;
+    let page = b
+        .upload(
+            &csrf,
+            &[
+                ("inventory.xml", inventory.xml.as_bytes()),
+                ("broken.xml", b"<CEB621Message><unclosed>"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("inventory.xml") && page.body.contains("已接收"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("broken.xml") && page.body.contains("CEB900"),
+        "{}",
+        page.body
+    );
+    // The accepted file links to its declaration; there it is released with its receipts.
+    let id = page
+        .body
+        .split("href=\"/my/declarations/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link to the declaration")
+        .to_string();
+    let detail = b.get(&format!("/my/declarations/{id}?lang=en")).await;
+    assert_eq!(detail.status, 200);
+    assert!(detail.body.contains("800 released"), "{}", detail.body);
+    assert!(detail.body.contains("CEB622Message"));
+    assert!(
+        detail.body.contains("CEB816Message"),
+        "the tax bill receipt"
+    );
+    let list = b.get("/my/declarations?status=800").await;
+    assert!(list.body.contains(&format!("/my/declarations/{id}")));
+    let none = b.get("/my/declarations?status=100").await;
+    assert!(!none.body.contains(&format!("/my/declarations/{id}")));
+
+    // Its own data as CSV; the tax bill is there.
+    let csv = b.get("/my/export/declarations.csv").await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(csv.body.contains(&id));
+    let bills = b.get("/my/tax-bills?lang=en").await;
+    assert!(
+        bills.body.contains(&inventory_no(&detail.body)),
+        "{}",
+        bills.body
+    );
+}
+
+/// The text of the first element `name` (with or without a namespace prefix) in a CEB message.
+fn field(xml: &str, name: &str) -> String {
+    for open in [format!(":{name}>"), format!("<{name}>")] {
+        if let Some(i) = xml.find(&open) {
+            let rest = &xml[i + open.len()..];
+            return rest[..rest.find('<').unwrap_or(0)].to_string();
+        }
+    }
+    panic!("no {name} in the message")
+}
+
+fn inventory_of(set: &traffic::DeclarationSet) -> &str {
+    &set.messages
+        .iter()
+        .find(|m| m.message_type == "CEB621Message")
+        .unwrap()
+        .xml
+}
+
+fn inventory_no(page: &str) -> String {
+    // The facts list shows "Inventory number" then the number.
+    let after = page.split("Inventory number</dt><dd>").nth(1).unwrap_or("");
+    after.split('<').next().unwrap_or("").to_string()
+}
+
+#[tokio::test]
+async fn another_enterprise_finds_nothing_and_staff_pages_stay_forbidden() {
+    let server = support::start().await;
+    let set = generator().set_of(Case::Clean, now_ms());
+    server.send_set(&set).await;
+    let xml = inventory_of(&set);
+    let id =
+        domain::clearance::DeclarationId::derive(&field(xml, "ebpCode"), &field(xml, "orderNo")).0;
+    // A logistics firm that is not a party of this declaration.
+    let outsider = traffic::demo_registry()
+        .iter()
+        .find(|e| e.has_role("logistics") && !set.messages.iter().any(|m| m.sender == e.code))
+        .unwrap()
+        .code;
+    add_user(&server, "outsider", outsider, PASSWORD).await;
+    add_user(&server, "customs", "regulator:customs", PASSWORD).await;
+    let mut b = Browser::new(&server);
+    assert_eq!(b.login("outsider", PASSWORD).await.status, 303);
+    let page = b.get(&format!("/my/declarations/{id}")).await;
+    assert_eq!(page.status, 404, "another's declaration is as if missing");
+    let csv = b.get("/my/export/declarations.csv").await;
+    assert!(!csv.body.contains(&id));
+    for path in [
+        "/desk",
+        "/desk/alerts",
+        "/desk/enterprises",
+        &format!("/desk/declarations/{id}"),
+        "/admin/users",
+    ] {
+        assert_eq!(b.get(path).await.status, 403, "{path}");
+    }
+    // A regulator sees the declaration but has no enterprise pages, and no user administration.
+    let mut r = Browser::new(&server);
+    assert_eq!(r.login("customs", PASSWORD).await.location(), "/desk");
+    assert_eq!(r.get(&format!("/desk/declarations/{id}")).await.status, 200);
+    assert_eq!(r.get("/desk/enterprises").await.status, 200);
+    for path in ["/my/upload", "/my/export/declarations.csv", "/admin/users"] {
+        assert_eq!(r.get(path).await.status, 403, "{path}");
+    }
+    // Nobody signed in: every protected page and download leads to the login page.
+    let mut anonymous = Browser::new(&server);
+    for path in [
+        "/my/declarations",
+        "/my/export/receipts.csv",
+        "/desk",
+        "/admin/users",
+    ] {
+        let answer = anonymous.get(path).await;
+        assert_eq!(answer.status, 303, "{path}");
+        assert!(answer.location().starts_with("/login?next="), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn forms_without_their_token_are_refused() {
+    let server = support::start().await;
+    add_user(&server, "seller", "3301960BAA", PASSWORD).await;
+    let mut b = Browser::new(&server);
+    // A login post without the pre-session token (as from another site).
+    let forged = b
+        .post("/login", &[("username", "seller"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(forged.status, 400);
+    assert!(
+        !forged
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("ow_session="))
+    );
+    assert_eq!(b.login("seller", PASSWORD).await.status, 303);
+    // Signed in, but posting without (or with another) token changes nothing.
+    assert_eq!(b.post("/logout", &[]).await.status, 400);
+    assert_eq!(
+        b.post("/logout", &[("csrf", "0".repeat(64).as_str())])
+            .await
+            .status,
+        400
+    );
+    assert_eq!(b.upload("wrong", &[("a.xml", b"<x/>")]).await.status, 400);
+    assert_eq!(b.get("/my/upload").await.status, 200, "still signed in");
+    let csrf = b.csrf().await;
+    let out = b.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(b.get("/my/upload").await.status, 303, "signed out");
+}
+
+#[tokio::test]
+async fn sessions_end_at_logout_when_idle_and_when_the_account_is_disabled() {
+    let server = support::start().await;
+    add_user(&server, "seller", "3301960BAA", PASSWORD).await;
+    let mut b = Browser::new(&server);
+    b.login("seller", PASSWORD).await;
+    let first = b.cookies["ow_session"].clone();
+    // Logging in again (the form posted from this browser) rotates the session: the old token
+    // no longer works.
+    let token = b.cookies["ow_form"].clone();
+    let again = b
+        .post(
+            "/login",
+            &[
+                ("csrf", &token),
+                ("username", "seller"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 303);
+    let second = b.cookies["ow_session"].clone();
+    assert_ne!(first, second);
+    let mut stale = b.clone();
+    stale.cookies.insert("ow_session".into(), first);
+    assert_eq!(stale.get("/my/declarations").await.status, 303);
+
+    // A session idle for longer than the idle timeout is over.
+    let store = server.running.store.clone();
+    let hash = server::portal::session::hash_token(&second);
+    let row = store.session(&hash).unwrap().unwrap();
+    store.delete_session(&hash).unwrap();
+    store
+        .put_session(&store::SessionRow {
+            last_seen_ms: now_ms() - 31 * 60 * 1000,
+            ..row
+        })
+        .unwrap();
+    let answer = b.get("/my/declarations").await;
+    assert_eq!(answer.status, 303);
+    assert!(
+        answer.location().contains("expired=1"),
+        "{}",
+        answer.location()
+    );
+    assert!(
+        store.session(&hash).unwrap().is_none(),
+        "the expired session is deleted"
+    );
+    let login_page = b.get(answer.location()).await;
+    assert!(
+        login_page.body.contains("会话已过期"),
+        "the person is told why"
+    );
+
+    // Disabling the account ends its sessions at once.
+    let mut b = Browser::new(&server);
+    b.login("seller", PASSWORD).await;
+    assert_eq!(b.get("/my/declarations").await.status, 200);
+    let (status, _) = server
+        .call(
+            "POST",
+            "/api/v1/users/seller/disable",
+            Some(&server.admin.clone()),
+            "",
+            b"",
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(b.get("/my/declarations").await.status, 303);
+    assert_eq!(
+        b.login("seller", PASSWORD).await.status,
+        200,
+        "refused with the form again"
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_by_address() {
+    let guard = server::guard::GuardConfig {
+        failed_auth: server::guard::Rate::new(0.001, 3.0),
+        ..Default::default()
+    };
+    let server = support::start_guarded(None, guard).await;
+    add_user(&server, "seller", "3301960BAA", PASSWORD).await;
+    let mut b = Browser::new(&server);
+    for _ in 0..3 {
+        let answer = b.login("seller", "not the password!").await;
+        assert_eq!(answer.status, 200);
+        assert!(answer.body.contains("用户名或密码不正确"));
+    }
+    // The address has used its allowance: even the right password waits now.
+    let page = b.get("/login").await;
+    assert_eq!(page.status, 429);
+}
+
+#[tokio::test]
+async fn every_page_switches_language_and_carries_the_page_policy() {
+    let server = support::start().await;
+    let mut b = Browser::new(&server);
+    let zh = b.get("/").await;
+    assert_eq!(zh.status, 200);
+    assert!(zh.body.contains("<html lang=\"zh-CN\">"));
+    assert!(zh.body.contains("个人额度查询"));
+    let policy = zh.header("content-security-policy").unwrap();
+    assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"));
+    assert!(policy.contains("frame-ancestors 'none'"));
+    assert_eq!(zh.header("x-content-type-options"), Some("nosniff"));
+    assert!(zh.header("referrer-policy").is_some());
+    assert!(
+        zh.body.contains("href=\"/?lang=en\""),
+        "the switch is on the page"
+    );
+
+    let en = b.get("/quota?lang=en").await;
+    assert!(en.body.contains("<html lang=\"en\">"));
+    assert!(en.body.contains("Annual quota self-query"));
+    assert!(en.set_cookies().iter().any(|c| c.starts_with("ow_lang=en")));
+    // Remembered: the next page is English without asking.
+    let next = b.get("/status").await;
+    assert!(
+        next.body.contains("Declaration status lookup"),
+        "{}",
+        next.body
+    );
+    assert!(next.body.contains("href=\"/status?lang=zh\""));
+    // And for API clients the unknown route is still a problem document.
+    let (status, body) = server.call("GET", "/no/such/page", None, "", b"").await;
+    assert_eq!((status, body["status"].as_u64()), (404, Some(404)));
+    assert_eq!(b.get("/no/such/page").await.status, 404);
+    // Static assets are cached, by content hash.
+    let css = b.get("/static/portal.css").await;
+    assert!(
+        css.header("cache-control")
+            .unwrap()
+            .contains("max-age=31536000")
+    );
+}
+
+#[tokio::test]
+async fn the_quota_self_query_shows_amounts_only_and_is_rate_limited() {
+    let portal = server::portal::PortalConfig {
+        lookup_rate: server::guard::Rate::new(0.001, 4.0),
+        ..Default::default()
+    };
+    let server =
+        support::start_configured(None, server::guard::GuardConfig::default(), portal).await;
+    let set = generator().set_of(Case::Clean, now_ms());
+    server.send_set(&set).await;
+    let buyer = set.buyer.clone();
+    let mut b = Browser::new(&server);
+    let page = b.get("/quota?lang=en").await;
+    let token = hidden(&page.body, "csrf").unwrap();
+    let answer = b
+        .post(
+            "/quota",
+            &[
+                ("csrf", &token),
+                ("name", &buyer.name),
+                ("idNumber", &buyer.id_number),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(answer.body.contains("Remaining") && answer.body.contains("¥26,000.00"));
+    assert!(!answer.body.contains(&buyer.name), "the name is not echoed");
+    assert!(
+        !answer.body.contains(&buyer.id_number),
+        "the ID number is not echoed"
+    );
+    let (status, api) = server
+        .call(
+            "POST",
+            "/api/v1/quota",
+            Some(&server.admin.clone()),
+            "application/json",
+            serde_json::json!({"name": buyer.name, "idNumber": buyer.id_number})
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let used = api["used"].as_str().unwrap().to_string();
+    assert_ne!(used, "0.00", "the declaration used some quota");
+    let shown = server::portal::i18n::money(used.parse::<rust_decimal::Decimal>().unwrap());
+    assert!(
+        answer.body.contains(&shown),
+        "the page shows what the API says: {shown}"
+    );
+
+    let bad = b
+        .post(
+            "/quota",
+            &[("csrf", &token), ("name", "张三"), ("idNumber", "123")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    // Without the form token, nothing is looked up.
+    assert_eq!(
+        b.post("/quota", &[("name", "x"), ("idNumber", "y")])
+            .await
+            .status,
+        400
+    );
+    // Two look-ups so far; the address's allowance is four.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let answer = b
+            .post(
+                "/quota",
+                &[("csrf", &token), ("name", "张三"), ("idNumber", "123")],
+            )
+            .await;
+        statuses.push(answer.status);
+    }
+    assert_eq!(statuses, [422, 422, 429]);
+}
+
+#[tokio::test]
+async fn the_status_lookup_needs_all_three_numbers_and_shows_status_and_dates_only() {
+    let server = support::start().await;
+    let set = generator().set_of(Case::Clean, now_ms());
+    server.send_set(&set).await;
+    let xml = inventory_of(&set);
+    let (ebp, order, waybill) = (
+        field(xml, "ebpCode"),
+        field(xml, "orderNo"),
+        field(xml, "logisticsNo"),
+    );
+    let mut b = Browser::new(&server);
+    let page = b.get("/status?lang=en").await;
+    let token = hidden(&page.body, "csrf").unwrap();
+    let found = b
+        .post(
+            "/status",
+            &[
+                ("csrf", &token),
+                ("ebpCode", &ebp),
+                ("orderNo", &order),
+                ("logisticsNo", &waybill),
+            ],
+        )
+        .await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert!(found.body.contains("released"));
+    assert!(!found.body.contains('¥'), "no amounts");
+    let ebc = field(xml, "ebcCode");
+    assert!(ebc == ebp || !found.body.contains(&ebc), "no other parties");
+    assert!(
+        !found.body.contains(&field(xml, "logisticsCode")),
+        "no other parties"
+    );
+    let wrong = b
+        .post(
+            "/status",
+            &[
+                ("csrf", &token),
+                ("ebpCode", &ebp),
+                ("orderNo", &order),
+                ("logisticsNo", "NOPE"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 404);
+}
+
+#[tokio::test]
+async fn the_administrator_manages_accounts_by_page_and_api() {
+    let server = support::start().await;
+    add_user(&server, "root", "admin", PASSWORD).await;
+    let mut b = Browser::new(&server);
+    assert_eq!(b.login("root", PASSWORD).await.location(), "/admin/users");
+    let page = b.get("/admin/users").await;
+    let csrf = hidden(&page.body, "csrf").unwrap();
+    let created = b
+        .post(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "zoe"),
+                ("enterprise", ""),
+                ("role", "regulator:zone_office"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303);
+    let twice = b
+        .post(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "zoe"),
+                ("role", "admin"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(twice.status, 409);
+    let unfiled = b
+        .post(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "nobody"),
+                ("enterprise", "3301960ZZZ"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(unfiled.status, 422);
+    let mut z = Browser::new(&server);
+    assert_eq!(z.login("zoe", PASSWORD).await.location(), "/desk");
+    // The API lists accounts without their hashes; only the administrator may call it.
+    let (status, list) = server
+        .call("GET", "/api/v1/users", Some(&server.admin.clone()), "", b"")
+        .await;
+    assert_eq!(status, 200);
+    assert!(list.to_string().contains("zoe") && !list.to_string().contains("argon2"));
+    let seller = server.token("3301960BAA");
+    let (status, _) = server
+        .call("GET", "/api/v1/users", Some(&seller), "", b"")
+        .await;
+    assert_eq!(status, 403);
+    let disable = b.post("/admin/users/zoe/disable", &[("csrf", &csrf)]).await;
+    assert_eq!(disable.status, 303);
+    assert_eq!(z.get("/desk").await.status, 303, "zoe's session ended");
+}
