@@ -2,6 +2,7 @@
 //! CEB traffic. One integration binary for the crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
 mod browser_support;
 mod support;
 
