@@ -104,6 +104,9 @@ impl Store for Flaky {
     fn projection_digest(&self) -> Result<String> {
         self.inner.projection_digest()
     }
+    fn stat_query(&self, query: &store::StatQuery<'_>) -> Result<Vec<store::StatRow>> {
+        self.inner.stat_query(query)
+    }
 }
 
 fn job(message: &traffic::GeneratedMessage) -> Job {

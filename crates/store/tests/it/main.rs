@@ -8,4 +8,5 @@ mod conformance;
 mod fixtures;
 mod records;
 mod sqlite_only;
+mod statistics;
 mod throughput;
