@@ -16,6 +16,7 @@ pub mod personal;
 pub mod registry;
 pub mod risk;
 pub mod settings;
+pub mod statistics;
 pub mod subject;
 pub mod tariff;
 pub mod tax;

@@ -70,6 +70,10 @@ pub struct Enterprise {
     pub dxp_id: Option<String>,
     pub filed_at: Timestamp,
     pub active: bool,
+    /// 园区 — the code of the zone's park (一区多园) the enterprise belongs to, if any; statistics
+    /// by park use the e-commerce enterprise's park at release time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub park: Option<String>,
 }
 
 /// Why a filing or a check failed. `line` is 1-based and counts the header.
@@ -87,6 +91,8 @@ pub enum RegistryError {
     InvalidName { code: String },
     #[error("enterprise {code}: at least one role is required")]
     NoRoles { code: String },
+    #[error("enterprise {code}: park code {park:?} must be 1 to 16 characters of 0-9, A-Z and -")]
+    InvalidPark { code: String, park: String },
     #[error("registry CSV line {line}: {reason}")]
     Csv { line: usize, reason: String },
 }
@@ -118,7 +124,23 @@ fn validate(e: &Enterprise) -> Result<(), RegistryError> {
             code: e.code.clone(),
         });
     }
+    if let Some(park) = &e.park
+        && !valid_park(park)
+    {
+        return Err(RegistryError::InvalidPark {
+            code: e.code.clone(),
+            park: park.clone(),
+        });
+    }
     Ok(())
+}
+
+/// A park code: 1 to 16 characters of `0-9`, `A-Z` and `-`.
+pub fn valid_park(park: &str) -> bool {
+    (1..=16).contains(&park.len())
+        && park
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || b == b'-')
 }
 
 impl Registry {
@@ -244,8 +266,9 @@ pub(crate) fn csv_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
 }
 
-/// Parses the registry CSV of docs/registry.md: header `code,name,roles,dxp_id` (columns in that
-/// order), roles separated by `|`. Every row is filed active at `filed_at`. Errors name the line.
+/// Parses the registry CSV of docs/registry.md: header `code,name,roles,dxp_id,filed_on,park`
+/// (columns in that order, the last three optional), roles separated by `|`. Every row is filed
+/// active at `filed_at`. Errors name the line.
 pub fn parse_registry_csv(
     text: &str,
     filed_at: Timestamp,
@@ -266,12 +289,13 @@ pub fn parse_registry_csv(
         || cols.get(2).map(String::as_str) != Some("roles")
         || cols.get(3).is_some_and(|c| c != "dxp_id")
         || cols.get(4).is_some_and(|c| c != "filed_on")
-        || cols.len() > 5
+        || cols.get(5).is_some_and(|c| c != "park")
+        || cols.len() > 6
     {
         return Err(RegistryError::Csv {
             line: hline,
             reason: format!(
-                "header must be code,name,roles,dxp_id[,filed_on], found {}",
+                "header must be code,name,roles,dxp_id[,filed_on[,park]], found {}",
                 cols.join(",")
             ),
         });
@@ -321,6 +345,7 @@ pub fn parse_registry_csv(
             dxp_id: (!dxp.is_empty()).then(|| dxp.to_string()),
             filed_at,
             active: true,
+            park: Some(get(5).to_string()).filter(|p| !p.is_empty()),
         };
         validate(&e).map_err(|v| err(v.to_string()))?;
         if !seen.insert(code.clone()) {

@@ -18,12 +18,21 @@ pub const TARIFF: &str = "TARIFF";
 pub const SETTINGS: &str = "SETTINGS";
 /// A credit, risk, negative-list or inspection action (JSON: `{"actor": …, "action": …}`).
 pub const ACTION: &str = "ACTION";
+/// An index action of the zone office (JSON: `{"actor": …, "action": …}`, docs/statistics.md).
+pub const INDEX: &str = "INDEX";
 
 /// The journal body of an [`ACTION`] entry.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct ActionEntry {
     pub actor: domain::clearance::Actor,
     pub action: domain::clearance::Action,
+}
+
+/// The journal body of an [`INDEX`] entry.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct IndexEntry {
+    pub actor: domain::clearance::Actor,
+    pub action: domain::statistics::IndexAction,
 }
 
 /// The parsed content of one journal entry.
@@ -36,6 +45,7 @@ pub enum Intake {
     Tariff(Box<Tariff>),
     Settings(Box<domain::settings::Settings>),
     Action(Box<ActionEntry>),
+    Index(Box<IndexEntry>),
     /// A journal body that no longer parses (cannot happen for entries this version wrote).
     Unreadable(String),
 }
@@ -261,6 +271,9 @@ pub fn admin_content(kind: &str, body: &[u8], now_ms: i64) -> Result<Intake, Str
         ACTION => serde_json::from_str::<ActionEntry>(text)
             .map(|a| Intake::Action(Box::new(a)))
             .map_err(|e| format!("not a supervision action: {e}")),
+        INDEX => serde_json::from_str::<IndexEntry>(text)
+            .map(|a| Intake::Index(Box::new(a)))
+            .map_err(|e| format!("not an index action: {e}")),
         other => Err(format!("unknown administrative entry {other}")),
     }
 }
@@ -269,7 +282,7 @@ pub fn admin_content(kind: &str, body: &[u8], now_ms: i64) -> Result<Intake, Str
 /// default limits apply.
 pub fn from_record(record: &JournalRecord) -> Intake {
     match record.kind.as_str() {
-        FILING | TARIFF | SETTINGS | ACTION => {
+        FILING | TARIFF | SETTINGS | ACTION | INDEX => {
             admin_content(&record.kind, &record.body, record.received_at_ms)
                 .unwrap_or_else(Intake::Unreadable)
         }
@@ -297,6 +310,10 @@ pub fn commands(content: Intake, sender: &str) -> Vec<Command> {
         Intake::Action(entry) => {
             let ActionEntry { actor, action } = *entry;
             vec![Command::Supervise { actor, action }]
+        }
+        Intake::Index(entry) => {
+            let IndexEntry { actor, action } = *entry;
+            vec![Command::Statistics { actor, action }]
         }
         Intake::Ceb(documents) => documents
             .into_iter()

@@ -347,6 +347,69 @@ pub fn changes_into_batch(changes: Changes, batch: &mut Batch) {
                 dxp_id: e.dxp_id,
                 filed_at_ms: e.filed_at.0,
                 active: e.active,
+                park: e.park,
             }
         }));
+    stats_into_batch(changes.statistics, batch);
+}
+
+/// The engine's statistical deltas as store cells, keys and values in the store's column order
+/// (the domain's dimension and measure names are the store's; a test keeps them in step).
+pub fn stats_into_batch(deltas: domain::statistics::StatDeltas, batch: &mut Batch) {
+    use store::{StatCell, StatTable};
+    let owned = |keys: &[&str]| keys.iter().map(|k| (*k).to_string()).collect::<Vec<_>>();
+    for (cell, m) in deltas.lists {
+        batch.stats.push(StatCell {
+            table: StatTable::Lists,
+            day: cell.day,
+            keys: owned(&cell.keys()),
+            values: m.values(),
+        });
+    }
+    for (cell, m) in deltas.goods {
+        batch.stats.push(StatCell {
+            table: StatTable::Goods,
+            day: cell.day,
+            keys: owned(&cell.keys()),
+            values: m.values(),
+        });
+    }
+    for (cell, n) in deltas.clearance {
+        batch.stats.push(StatCell {
+            table: StatTable::Clearance,
+            day: cell.day,
+            keys: owned(&cell.keys()),
+            values: vec![n],
+        });
+    }
+    for (cell, n) in deltas.rejections {
+        batch.stats.push(StatCell {
+            table: StatTable::Rejections,
+            day: cell.day,
+            keys: owned(&cell.keys()),
+            values: vec![n],
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::statistics::facts::{
+        ClearanceCell, GoodsCell, GoodsMeasures, ListCell, ListMeasures, RejectionCell,
+    };
+    use store::StatTable;
+
+    /// The domain names its dimensions and measures as the store's columns, in the same order.
+    #[test]
+    fn domain_and_store_agree_on_the_statistics_columns() {
+        let names = |t: StatTable| t.dims().iter().map(|d| d.name()).collect::<Vec<_>>();
+        assert_eq!(names(StatTable::Lists), ListCell::DIMS);
+        assert_eq!(names(StatTable::Goods), GoodsCell::DIMS);
+        assert_eq!(names(StatTable::Clearance), ClearanceCell::DIMS);
+        assert_eq!(names(StatTable::Rejections), RejectionCell::DIMS);
+        assert_eq!(StatTable::Lists.measures(), ListMeasures::NAMES);
+        assert_eq!(StatTable::Goods.measures(), GoodsMeasures::NAMES);
+        assert_eq!(StatTable::Clearance.measures(), ClearanceCell::MEASURES);
+        assert_eq!(StatTable::Rejections.measures(), RejectionCell::MEASURES);
+    }
 }

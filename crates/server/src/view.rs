@@ -115,5 +115,6 @@ pub fn enterprise_json(row: &EnterpriseRow) -> Value {
         "dxpId": row.dxp_id,
         "filedAtMs": row.filed_at_ms,
         "active": row.active,
+        "park": row.park,
     })
 }

@@ -135,6 +135,8 @@ pub struct EnterpriseRow {
     pub dxp_id: Option<String>,
     pub filed_at_ms: i64,
     pub active: bool,
+    /// The park (园区, 一区多园) the enterprise belongs to.
+    pub park: Option<String>,
 }
 
 /// An API credential. Only the SHA-256 of the secret token is stored.
@@ -238,6 +240,8 @@ pub struct Batch {
     pub enterprises: Vec<EnterpriseRow>,
     /// Supervision records, upserted by (kind, key).
     pub records: Vec<RecordRow>,
+    /// Statistical deltas, ADDED to their cells (see [`StatCell`]).
+    pub stats: Vec<StatCell>,
 }
 
 /// Where the store stands.
@@ -338,6 +342,229 @@ pub trait Store: Send + Sync + 'static {
     /// returns how many.
     fn delete_expired_sessions(&self, idle_before_ms: i64, created_before_ms: i64)
     -> Result<usize>;
+    // ---- statistics (统计监测) ----
+
+    /// Sums the measures of one statistics table over a day range, grouped by any subset of its
+    /// dimensions (and by day or month), filtered by equality on any of them, with the distinct
+    /// counts asked for. See [`StatQuery`].
+    fn stat_query(&self, query: &StatQuery<'_>) -> Result<Vec<StatRow>>;
+}
+
+// ---- statistics (统计监测) ----
+
+/// The statistics aggregate tables (docs/statistics.md). Each is keyed by day and its
+/// dimensions; its measures are additive, so a month is the sum of its day cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StatTable {
+    /// 清单: released and refused lists, returns.
+    Lists,
+    /// 商品: the lines of released lists by origin, class and unit.
+    Goods,
+    /// 通关时效: the clearance-time histogram.
+    Clearance,
+    /// 退单原因: refused messages by catalogue code.
+    Rejections,
+}
+
+/// A dimension of the statistics tables. `Day` and `Month` belong to every table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StatDim {
+    Day,
+    Month,
+    Direction,
+    Mode,
+    Country,
+    Origin,
+    Class,
+    Unit,
+    Ebc,
+    Ebp,
+    Payment,
+    Logistics,
+    Park,
+    Bucket,
+    MessageType,
+    Code,
+    Enterprise,
+}
+
+impl StatDim {
+    pub const ALL: [StatDim; 17] = [
+        StatDim::Day,
+        StatDim::Month,
+        StatDim::Direction,
+        StatDim::Mode,
+        StatDim::Country,
+        StatDim::Origin,
+        StatDim::Class,
+        StatDim::Unit,
+        StatDim::Ebc,
+        StatDim::Ebp,
+        StatDim::Payment,
+        StatDim::Logistics,
+        StatDim::Park,
+        StatDim::Bucket,
+        StatDim::MessageType,
+        StatDim::Code,
+        StatDim::Enterprise,
+    ];
+
+    /// The name in the API and the column name (`day`, `month`, `ebc`, `message_type` …).
+    pub fn name(self) -> &'static str {
+        match self {
+            StatDim::Day => "day",
+            StatDim::Month => "month",
+            StatDim::Direction => "direction",
+            StatDim::Mode => "mode",
+            StatDim::Country => "country",
+            StatDim::Origin => "origin",
+            StatDim::Class => "class",
+            StatDim::Unit => "unit",
+            StatDim::Ebc => "ebc",
+            StatDim::Ebp => "ebp",
+            StatDim::Payment => "payment",
+            StatDim::Logistics => "logistics",
+            StatDim::Park => "park",
+            StatDim::Bucket => "bucket",
+            StatDim::MessageType => "message_type",
+            StatDim::Code => "code",
+            StatDim::Enterprise => "enterprise",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StatDim> {
+        StatDim::ALL.into_iter().find(|d| d.name() == s.trim())
+    }
+
+    /// Day and month are computed from the `day` column, not stored keys.
+    pub fn is_time(self) -> bool {
+        matches!(self, StatDim::Day | StatDim::Month)
+    }
+}
+
+impl StatTable {
+    pub const ALL: [StatTable; 4] = [
+        StatTable::Lists,
+        StatTable::Goods,
+        StatTable::Clearance,
+        StatTable::Rejections,
+    ];
+
+    /// `lists`, `goods`, `clearance`, `rejections` (the tables are `stat_<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            StatTable::Lists => "lists",
+            StatTable::Goods => "goods",
+            StatTable::Clearance => "clearance",
+            StatTable::Rejections => "rejections",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StatTable> {
+        StatTable::ALL.into_iter().find(|t| t.name() == s.trim())
+    }
+
+    /// The stored key dimensions after `day`, in column order ([`StatCell::keys`] order).
+    pub fn dims(self) -> &'static [StatDim] {
+        use StatDim::*;
+        match self {
+            StatTable::Lists => &[Direction, Mode, Country, Ebc, Ebp, Payment, Logistics, Park],
+            StatTable::Goods => &[Direction, Mode, Origin, Class, Unit, Ebc, Park],
+            StatTable::Clearance => &[Direction, Mode, Ebc, Park, Bucket],
+            StatTable::Rejections => &[MessageType, Code, Enterprise],
+        }
+    }
+
+    /// Whether `dim` can group or filter this table.
+    pub fn has(self, dim: StatDim) -> bool {
+        dim.is_time() || self.dims().contains(&dim)
+    }
+
+    /// The measure columns, in [`StatCell::values`] order.
+    pub fn measures(self) -> &'static [&'static str] {
+        match self {
+            StatTable::Lists => &[
+                "declarations",
+                "lines",
+                "value_fen",
+                "customs_tax_fen",
+                "vat_fen",
+                "consumption_tax_fen",
+                "paid_fen",
+                "first_pass",
+                "risk_hit",
+                "reviewed",
+                "inspected",
+                "refused",
+                "inspection_failed",
+                "clearance_ms",
+                "returns",
+                "returned_value_fen",
+                "returned_tax_fen",
+            ],
+            StatTable::Goods => &[
+                "declarations",
+                "lines",
+                "qty_milli",
+                "value_fen",
+                "customs_tax_fen",
+                "vat_fen",
+                "consumption_tax_fen",
+                "returned_qty_milli",
+                "returned_value_fen",
+            ],
+            StatTable::Clearance => &["declarations"],
+            StatTable::Rejections => &["rejections"],
+        }
+    }
+
+    /// The measure whose positive sum makes a dimension value count in a distinct count: an
+    /// enterprise is active in a month when it has a released list, not a refused one.
+    pub fn activity(self) -> &'static str {
+        match self {
+            StatTable::Lists | StatTable::Clearance => "declarations",
+            StatTable::Goods => "lines",
+            StatTable::Rejections => "rejections",
+        }
+    }
+}
+
+/// One statistical delta: `values` are ADDED to the cell `(day, keys)` of `table` (created at
+/// zero). Several deltas for one cell in a batch add up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatCell {
+    pub table: StatTable,
+    /// Beijing date as `YYYYMMDD`.
+    pub day: i32,
+    /// One per [`StatTable::dims`], in that order (`""` for "none", e.g. no park).
+    pub keys: Vec<String>,
+    /// One per [`StatTable::measures`], in that order.
+    pub values: Vec<i64>,
+}
+
+/// A statistics query: sum the measures of `table` over the days `from_day..=to_day`
+/// (`YYYYMMDD`), grouped by `group_by` (any of the table's dimensions, plus `Day` or `Month`;
+/// empty: one total row), keeping only cells whose dimension equals the value of every filter,
+/// and counting for each group the distinct values of each `distinct` dimension among cells
+/// with activity ([`StatTable::activity`] > 0) — exact, since every such dimension is a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatQuery<'a> {
+    pub table: StatTable,
+    pub from_day: i32,
+    pub to_day: i32,
+    pub group_by: &'a [StatDim],
+    pub filters: &'a [(StatDim, &'a str)],
+    pub distinct: &'a [StatDim],
+}
+
+/// One group of a [`StatQuery`]: its keys (`YYYY-MM-DD` for days, `YYYY-MM` for months), the
+/// sums of the table's measures, and the distinct counts asked for. Groups come in key order;
+/// groups without any cell are not returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatRow {
+    pub keys: Vec<String>,
+    pub measures: Vec<i64>,
+    pub distinct: Vec<i64>,
 }
 
 impl fmt::Display for Positions {

@@ -143,6 +143,19 @@ impl Canonical {
         self.opt_text(r.dxp_id.as_deref());
         self.int(r.filed_at_ms);
         self.int(i64::from(r.active));
+        self.opt_text(r.park.as_deref());
+    }
+
+    /// One statistics cell: day, keys, measures (the table is named by [`Canonical::table`]).
+    pub(crate) fn stat(&mut self, day: i64, keys: &[String], values: &[i64]) {
+        self.row();
+        self.int(day);
+        for k in keys {
+            self.text(k);
+        }
+        for v in values {
+            self.int(*v);
+        }
     }
 
     pub(crate) fn record(&mut self, r: &RecordRow) {

@@ -28,6 +28,7 @@ mod pool;
 mod postgres;
 mod schema;
 mod sqlite;
+mod stats;
 
 pub use crate::postgres::PostgresStore;
 pub use crate::sqlite::SqliteStore;

@@ -20,6 +20,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0002_records.sql"),
     },
     Migration {
+        version: 3,
+        name: "statistics",
+        sql: include_str!("../migrations/sqlite/0003_statistics.sql"),
+    },
+    Migration {
         version: 4,
         name: "portal",
         sql: include_str!("../migrations/sqlite/0004_portal.sql"),
@@ -36,6 +41,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "records",
         sql: include_str!("../migrations/postgres/0002_records.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "statistics",
+        sql: include_str!("../migrations/postgres/0003_statistics.sql"),
     },
     Migration {
         version: 4,

@@ -23,8 +23,8 @@ use crate::pool::Pool;
 use crate::schema::{self, Column};
 use crate::{
     Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
-    ReceiptRow, RecordQuery, RecordRow, Result, SessionRow, StateRow, Store, StoreError,
-    TaxBillRow, UserRow,
+    ReceiptRow, RecordQuery, RecordRow, Result, SessionRow, StatQuery, StatRow, StatTable,
+    StateRow, Store, StoreError, TaxBillRow, UserRow,
 };
 
 /// Reader clients open at most (queries beyond that wait for one to be free).
@@ -80,6 +80,9 @@ struct Sql {
     digest_tax_bills: String,
     digest_enterprises: String,
     digest_records: String,
+    /// Per [`StatTable::ALL`]: the additive upsert (UNNEST) and the digest order.
+    stat_upserts: [String; 4],
+    stat_digests: [String; 4],
 }
 
 impl Sql {
@@ -159,6 +162,9 @@ impl Sql {
             digest_tax_bills: format!("{sel_tax} ORDER BY invt_no"),
             digest_enterprises: format!("{sel_ent} ORDER BY code"),
             digest_records: format!("{sel_rec} ORDER BY kind, key"),
+            stat_upserts: StatTable::ALL
+                .map(|t| crate::stats::upsert(t, crate::stats::Dialect::Postgres)),
+            stat_digests: StatTable::ALL.map(crate::stats::digest_sql),
         }
     }
 }
@@ -442,12 +448,21 @@ struct WriteStatements {
     /// Prepared only by a batch that has records, so that a store which never writes any (and
     /// every commit without them) pays nothing for the table.
     upsert_records: Option<Statement>,
+    /// The statistics upserts of the tables this batch adds to (none prepared otherwise).
+    stat_upserts: Vec<(StatTable, Statement)>,
     set_applied: Statement,
 }
 
 impl WriteStatements {
-    fn prepare(c: &mut PgConn, sql: &Sql, batch: &Batch) -> PgResult<Self> {
+    fn prepare(c: &mut PgConn, sql: &Sql, batch: &Batch, stats: &Stats<'_>) -> PgResult<Self> {
+        let mut stat_upserts = Vec::new();
+        for (i, t) in StatTable::ALL.iter().enumerate() {
+            if stats.contains_key(t) {
+                stat_upserts.push((*t, c.statement(&sql.stat_upserts[i])?));
+            }
+        }
         Ok(WriteStatements {
+            stat_upserts,
             copy_journal: c.statement(&sql.copy_journal)?,
             copy_receipts: c.statement(&sql.copy_receipts)?,
             upsert_state: c.statement(&sql.upsert_state)?,
@@ -466,7 +481,15 @@ impl WriteStatements {
     }
 }
 
-fn write_batch(tx: &mut Transaction<'_>, sql: &WriteStatements, batch: &Batch) -> PgResult<()> {
+/// A batch's statistics deltas, merged per table and cell.
+type Stats<'a> = std::collections::BTreeMap<StatTable, Vec<crate::stats::Merged<'a>>>;
+
+fn write_batch(
+    tx: &mut Transaction<'_>,
+    sql: &WriteStatements,
+    batch: &Batch,
+    stats: &Stats<'_>,
+) -> PgResult<()> {
     if !batch.append.is_empty() {
         let sink = tx.copy_in(&sql.copy_journal)?;
         let mut w = BinaryCopyInWriter::new(sink, &types(schema::JOURNAL));
@@ -593,6 +616,7 @@ fn write_batch(tx: &mut Transaction<'_>, sql: &WriteStatements, batch: &Batch) -
                 &column(&e, |e| e.dxp_id.as_deref()),
                 &column(&e, |e| e.filed_at_ms),
                 &column(&e, |e| e.active),
+                &column(&e, |e| e.park.as_deref()),
             ],
         )?;
     }
@@ -610,6 +634,33 @@ fn write_batch(tx: &mut Transaction<'_>, sql: &WriteStatements, batch: &Batch) -
                 &column(&r, |r| r.body.as_str()),
             ],
         )?;
+    }
+
+    for (table, statement) in &sql.stat_upserts {
+        let Some(cells) = stats.get(table) else {
+            continue;
+        };
+        let days: Vec<i32> = cells.iter().map(|(d, _, _)| *d).collect();
+        let keys: Vec<Vec<&str>> = (0..table.dims().len())
+            .map(|i| {
+                cells
+                    .iter()
+                    .map(|(_, k, _)| k.get(i).map_or("", String::as_str))
+                    .collect()
+            })
+            .collect();
+        let values: Vec<Vec<i64>> = (0..table.measures().len())
+            .map(|i| {
+                cells
+                    .iter()
+                    .map(|(_, _, v)| v.get(i).copied().unwrap_or(0))
+                    .collect()
+            })
+            .collect();
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&days];
+        params.extend(keys.iter().map(|k| k as &(dyn ToSql + Sync)));
+        params.extend(values.iter().map(|v| v as &(dyn ToSql + Sync)));
+        tx.execute(statement, &params)?;
     }
 
     tx.execute(&sql.set_applied, &[&batch.applied])?;
@@ -708,6 +759,7 @@ fn enterprise_from(r: &Row) -> PgResult<EnterpriseRow> {
         dxp_id: r.try_get(3)?,
         filed_at_ms: r.try_get(4)?,
         active: r.try_get(5)?,
+        park: r.try_get(6)?,
     })
 }
 
@@ -765,10 +817,11 @@ impl Store for PostgresStore {
     }
 
     fn commit(&self, batch: &Batch) -> Result<()> {
+        let stats = crate::stats::merge(&batch.stats)?;
         self.write(|c| {
-            let statements = WriteStatements::prepare(c, &self.sql, batch)?;
+            let statements = WriteStatements::prepare(c, &self.sql, batch, &stats)?;
             let mut tx = c.client.transaction()?;
-            write_batch(&mut tx, &statements, batch)?;
+            write_batch(&mut tx, &statements, batch, &stats)?;
             tx.commit()
         })
     }
@@ -983,8 +1036,85 @@ impl Store for PostgresStore {
             })?;
             d.table("records");
             digest_table(&mut tx, &sql.digest_records, record_from, |r| d.record(r))?;
+            for (t, digest_sql) in StatTable::ALL.iter().zip(&sql.stat_digests) {
+                d.table(&crate::stats::table_name(*t));
+                let keys = t.dims().len();
+                let measures = t.measures().len();
+                let mut rows = tx.query_raw(
+                    digest_sql.as_str(),
+                    std::iter::empty::<&(dyn ToSql + Sync)>(),
+                )?;
+                while let Some(row) = rows.next()? {
+                    let day: i32 = row.try_get(0)?;
+                    let k = (1..=keys)
+                        .map(|i| row.try_get::<_, String>(i))
+                        .collect::<PgResult<Vec<_>>>()?;
+                    let v = (keys + 1..keys + 1 + measures)
+                        .map(|i| row.try_get::<_, i64>(i))
+                        .collect::<PgResult<Vec<_>>>()?;
+                    d.stat(i64::from(day), &k, &v);
+                }
+            }
             tx.commit()?;
             Ok(d.finish())
+        })
+    }
+
+    fn stat_query(&self, q: &StatQuery<'_>) -> Result<Vec<StatRow>> {
+        use crate::stats::{Dialect, attach_distinct, distinct_sql, sums_sql, time_key};
+        let sums = sums_sql(q, Dialect::Postgres)?;
+        let distinct = q
+            .distinct
+            .iter()
+            .map(|d| distinct_sql(q, *d, Dialect::Postgres))
+            .collect::<Result<Vec<_>>>()?;
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&q.from_day, &q.to_day];
+        params.extend(q.filters.iter().map(|(_, v)| v as &(dyn ToSql + Sync)));
+        let groups = q.group_by;
+        let keys_of = |row: &Row| -> PgResult<Vec<String>> {
+            groups
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    if d.is_time() {
+                        Ok(time_key(*d, i64::from(row.try_get::<_, i32>(i)?)))
+                    } else {
+                        row.try_get::<_, String>(i)
+                    }
+                })
+                .collect()
+        };
+        let n = q.table.measures().len();
+        self.read(|c| {
+            // One snapshot for the sums and the counts; dynamic text is not kept prepared.
+            let mut tx = c
+                .client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let mut rows = Vec::new();
+            for row in tx.query(sums.as_str(), &params)? {
+                let measures = (groups.len()..groups.len() + n)
+                    .map(|i| row.try_get::<_, i64>(i))
+                    .collect::<PgResult<Vec<_>>>()?;
+                rows.push(StatRow {
+                    keys: keys_of(&row)?,
+                    measures,
+                    distinct: Vec::new(),
+                });
+            }
+            let mut counts = Vec::new();
+            for sql in &distinct {
+                let mut map = std::collections::BTreeMap::new();
+                for row in tx.query(sql.as_str(), &params)? {
+                    map.insert(keys_of(&row)?, row.try_get::<_, i64>(groups.len())?);
+                }
+                counts.push(map);
+            }
+            tx.commit()?;
+            attach_distinct(&mut rows, counts);
+            Ok(rows)
         })
     }
     fn put_user(&self, u: &UserRow) -> Result<()> {

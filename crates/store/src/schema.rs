@@ -89,6 +89,7 @@ pub(crate) const ENTERPRISES: &[Column] = &[
     ("dxp_id", "text"),
     ("filed_at_ms", "int8"),
     ("active", "bool"),
+    ("park", "text"),
 ];
 
 pub(crate) const CREDENTIALS: &[Column] = &[
@@ -133,6 +134,10 @@ pub(crate) const PROJECTION_TABLES: &[&str] = &[
     "tax_bills",
     "enterprises",
     "records",
+    "stat_lists",
+    "stat_goods",
+    "stat_clearance",
+    "stat_rejections",
 ];
 
 /// `a, b, c`

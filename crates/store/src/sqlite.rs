@@ -17,8 +17,8 @@ use crate::pool::Pool;
 use crate::schema;
 use crate::{
     Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
-    ReceiptRow, RecordQuery, RecordRow, Result, SessionRow, StateRow, Store, StoreError,
-    TaxBillRow, UserRow,
+    ReceiptRow, RecordQuery, RecordRow, Result, SessionRow, StatQuery, StatRow, StatTable,
+    StateRow, Store, StoreError, TaxBillRow, UserRow,
 };
 
 /// Reader connections open at most (queries beyond that wait for one to be free).
@@ -67,6 +67,9 @@ struct Sql {
     digest_tax_bills: String,
     digest_enterprises: String,
     digest_records: String,
+    /// Per [`StatTable::ALL`]: the additive upsert and the digest order.
+    stat_upserts: [String; 4],
+    stat_digests: [String; 4],
 }
 
 impl Sql {
@@ -126,6 +129,9 @@ impl Sql {
             digest_tax_bills: format!("{sel_tax} ORDER BY invt_no"),
             digest_enterprises: format!("{sel_ent} ORDER BY code"),
             digest_records: format!("{sel_rec} ORDER BY kind, key"),
+            stat_upserts: StatTable::ALL
+                .map(|t| crate::stats::upsert(t, crate::stats::Dialect::Sqlite)),
+            stat_digests: StatTable::ALL.map(crate::stats::digest_sql),
         }
     }
 }
@@ -373,6 +379,7 @@ fn enterprise_from(r: &Row<'_>) -> rusqlite::Result<EnterpriseRow> {
         dxp_id: r.get(3)?,
         filed_at_ms: r.get(4)?,
         active: r.get(5)?,
+        park: r.get(6)?,
     })
 }
 
@@ -436,6 +443,7 @@ impl Store for SqliteStore {
 
     fn commit(&self, batch: &Batch) -> Result<()> {
         let sql = &self.sql;
+        let stats = crate::stats::merge(&batch.stats)?;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if !batch.append.is_empty() {
@@ -540,7 +548,8 @@ impl Store for SqliteStore {
                         e.roles,
                         e.dxp_id,
                         e.filed_at_ms,
-                        e.active
+                        e.active,
+                        e.park
                     ])?;
                 }
             }
@@ -555,6 +564,18 @@ impl Store for SqliteStore {
                         r.updated_at_ms,
                         r.body
                     ])?;
+                }
+            }
+            for (table, cells) in &stats {
+                let i = StatTable::ALL.iter().position(|t| t == table).unwrap_or(0);
+                let mut stmt = tx.prepare_cached(&sql.stat_upserts[i])?;
+                for (day, keys, values) in cells {
+                    let mut bound: Vec<&dyn rusqlite::ToSql> =
+                        Vec::with_capacity(1 + keys.len() + values.len());
+                    bound.push(day);
+                    bound.extend(keys.iter().map(|k| k as &dyn rusqlite::ToSql));
+                    bound.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
+                    stmt.execute(&bound[..])?;
                 }
             }
             tx.prepare_cached("UPDATE store_position SET applied = ?1 WHERE id = 1")?
@@ -759,8 +780,82 @@ impl Store for SqliteStore {
             })?;
             c.table("records");
             digest_table(&tx, &sql.digest_records, record_from, |r| c.record(r))?;
+            for (t, digest_sql) in StatTable::ALL.iter().zip(&sql.stat_digests) {
+                c.table(&crate::stats::table_name(*t));
+                let keys = t.dims().len();
+                let mut stmt = tx.prepare_cached(digest_sql)?;
+                let mut rows = stmt.query([])?;
+                while let Some(row) = rows.next()? {
+                    let day: i64 = row.get(0)?;
+                    let k = (1..=keys)
+                        .map(|i| row.get::<_, String>(i))
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    let v = (keys + 1..keys + 1 + t.measures().len())
+                        .map(|i| row.get::<_, i64>(i))
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    c.stat(day, &k, &v);
+                }
+            }
             tx.commit()?;
             Ok(c.finish())
+        })
+    }
+
+    fn stat_query(&self, q: &StatQuery<'_>) -> Result<Vec<StatRow>> {
+        use crate::stats::{Dialect, attach_distinct, distinct_sql, sums_sql, time_key};
+        let sums = sums_sql(q, Dialect::Sqlite)?;
+        let distinct = q
+            .distinct
+            .iter()
+            .map(|d| distinct_sql(q, *d, Dialect::Sqlite))
+            .collect::<Result<Vec<_>>>()?;
+        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&q.from_day, &q.to_day];
+        bound.extend(q.filters.iter().map(|(_, v)| v as &dyn rusqlite::ToSql));
+        let groups = q.group_by;
+        let keys_of = |row: &Row<'_>| -> rusqlite::Result<Vec<String>> {
+            groups
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    if d.is_time() {
+                        Ok(time_key(*d, row.get::<_, i64>(i)?))
+                    } else {
+                        row.get::<_, String>(i)
+                    }
+                })
+                .collect()
+        };
+        let n = q.table.measures().len();
+        self.read(|conn| {
+            let tx = conn.transaction()?;
+            let mut rows = Vec::new();
+            {
+                let mut stmt = tx.prepare_cached(&sums)?;
+                let mut cursor = stmt.query(&bound[..])?;
+                while let Some(row) = cursor.next()? {
+                    let measures = (groups.len()..groups.len() + n)
+                        .map(|i| row.get::<_, i64>(i))
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    rows.push(StatRow {
+                        keys: keys_of(row)?,
+                        measures,
+                        distinct: Vec::new(),
+                    });
+                }
+            }
+            let mut counts = Vec::new();
+            for sql in &distinct {
+                let mut stmt = tx.prepare_cached(sql)?;
+                let mut cursor = stmt.query(&bound[..])?;
+                let mut map = std::collections::BTreeMap::new();
+                while let Some(row) = cursor.next()? {
+                    map.insert(keys_of(row)?, row.get::<_, i64>(groups.len())?);
+                }
+                counts.push(map);
+            }
+            tx.commit()?;
+            attach_distinct(&mut rows, counts);
+            Ok(rows)
         })
     }
     fn put_user(&self, u: &UserRow) -> Result<()> {

@@ -11,6 +11,8 @@ pub struct DemoEnterprise {
     pub roles: &'static [&'static str],
     /// DXP user id issued by the e-port data centre; the sender of the DXP envelope.
     pub dxp_id: &'static str,
+    /// The park (园区) of the demo zone it belongs to, `""` for none (docs/registry.md).
+    pub park: &'static str,
 }
 
 impl DemoEnterprise {
@@ -44,78 +46,91 @@ static REGISTRY: [DemoEnterprise; 13] = [
         name: "杭州测试跨境电商平台有限公司(测试)",
         roles: &["ebp"],
         dxp_id: "DXPENT0000000001",
+        park: "",
     },
     DemoEnterprise {
         code: "3301960AAB",
         name: "样例全球购网络科技有限公司(测试)",
         roles: &["ebp"],
         dxp_id: "DXPENT0000000002",
+        park: "",
     },
     DemoEnterprise {
         code: "3301960BAA",
         name: "测试美妆海外旗舰店有限公司(测试)",
         roles: &["ebc", "guarantor"],
         dxp_id: "DXPENT0000000003",
+        park: "HZ-XS",
     },
     DemoEnterprise {
         code: "3301960BAB",
         name: "样例母婴进口贸易有限公司(测试)",
         roles: &["ebc", "guarantor"],
         dxp_id: "DXPENT0000000004",
+        park: "HZ-KG",
     },
     DemoEnterprise {
         code: "3301960BAC",
         name: "测试环球优选商贸有限公司(测试)",
         roles: &["ebc", "guarantor"],
         dxp_id: "DXPENT0000000005",
+        park: "HZ-XC",
     },
     DemoEnterprise {
         code: "3301960BAD",
         name: "样例海淘自营电子商务有限公司(测试)",
         roles: &["ebc", "ebp", "guarantor"],
         dxp_id: "DXPENT0000000006",
+        park: "HZ-XS",
     },
     DemoEnterprise {
         code: "3301960CAA",
         name: "测试跨境支付服务有限公司(测试)",
         roles: &["payment"],
         dxp_id: "DXPENT0000000007",
+        park: "",
     },
     DemoEnterprise {
         code: "3301960CAB",
         name: "样例网络支付有限公司(测试)",
         roles: &["payment"],
         dxp_id: "DXPENT0000000008",
+        park: "",
     },
     DemoEnterprise {
         code: "3301960DAA",
         name: "测试国际快递有限公司(测试)",
         roles: &["logistics"],
         dxp_id: "DXPENT0000000009",
+        park: "HZ-KG",
     },
     DemoEnterprise {
         code: "3301960DAB",
         name: "样例供应链物流有限公司(测试)",
         roles: &["logistics"],
         dxp_id: "DXPENT0000000010",
+        park: "",
     },
     DemoEnterprise {
         code: "3301960EAA",
         name: "测试报关代理有限公司(测试)",
         roles: &["agent"],
         dxp_id: "DXPENT0000000011",
+        park: "",
     },
     DemoEnterprise {
         code: "3301960EAB",
         name: "样例保税仓储报关有限公司(测试)",
         roles: &["agent", "bonded"],
         dxp_id: "DXPENT0000000012",
+        park: "HZ-KG",
     },
     DemoEnterprise {
         code: UNDERVALUING_SELLER_CODE,
         name: "样例低价特卖商贸有限公司(测试)",
         roles: &["ebc", "guarantor"],
         dxp_id: "DXPENT0000000013",
+        park: "HZ-KG",
     },
 ];
 
@@ -129,13 +144,13 @@ pub(crate) fn ent(i: usize) -> &'static DemoEnterprise {
     REGISTRY.get(i).unwrap_or(&REGISTRY[0])
 }
 
-/// The registry as the documented CSV: header `code,name,roles,dxp_id`, roles joined by `|`,
+/// The registry as the documented CSV: header `code,name,roles,dxp_id,filed_on,park`, roles joined by `|`,
 /// fields quoted (RFC 4180) when they contain a comma, a quote or a line break.
 /// When the demo zone's established enterprises were filed.
 const ESTABLISHED_ON: &str = "2021-06-01";
 
 pub fn registry_csv() -> String {
-    let mut out = String::from("code,name,roles,dxp_id,filed_on\n");
+    let mut out = String::from("code,name,roles,dxp_id,filed_on,park\n");
     for e in &REGISTRY {
         csv_field(&mut out, e.code);
         out.push(',');
@@ -150,6 +165,8 @@ pub fn registry_csv() -> String {
         if e.code != crate::UNDERVALUING_SELLER_CODE {
             out.push_str(ESTABLISHED_ON);
         }
+        out.push(',');
+        csv_field(&mut out, e.park);
         out.push('\n');
     }
     out

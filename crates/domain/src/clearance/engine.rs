@@ -29,6 +29,8 @@ use crate::tariff::Tariff;
 use crate::tax::{self, Regime, TaxAssessment, TaxError, TaxInput, TaxLineInput};
 use crate::time::{CivilDate, Timestamp};
 
+#[path = "statistics.rs"]
+pub(crate) mod statistics;
 #[path = "supervision.rs"]
 pub(crate) mod supervision;
 use supervision::{Action, Actor, Advice, RecordChange, Supervision};
@@ -56,6 +58,11 @@ pub enum Command {
     Supervise {
         actor: Actor,
         action: Action,
+    },
+    /// An index action of the zone office (统计监测: index settings, publication).
+    Statistics {
+        actor: Actor,
+        action: crate::statistics::IndexAction,
     },
 }
 
@@ -134,6 +141,8 @@ pub struct Changes {
     pub enterprises: Vec<Enterprise>,
     /// Supervision records (credit, alerts, inspections, listings, recalls, controls, rules).
     pub records: Vec<RecordChange>,
+    /// Statistical deltas to add to the aggregate tables (统计监测).
+    pub statistics: crate::statistics::StatDeltas,
 }
 
 /// A state row could not be read back.
@@ -240,6 +249,7 @@ pub struct Engine {
     quota: QuotaLedger,
     serial: u64,
     sup: Supervision,
+    stats: statistics::Statistics,
     // Indices, rebuilt on restore.
     payment_index: BTreeMap<(String, String), DeclarationId>,
     invt_index: BTreeMap<String, DeclarationId>,
@@ -350,6 +360,7 @@ impl Engine {
             quota: QuotaLedger::default(),
             serial: 0,
             sup: Supervision::new(),
+            stats: statistics::Statistics::default(),
             payment_index: BTreeMap::new(),
             invt_index: BTreeMap::new(),
             waiters: BTreeMap::new(),
@@ -418,6 +429,14 @@ impl Engine {
                     e.quota.consume(&q.buyer, q.year, q.used);
                 }
                 NS_META => e.serial = parse(&ns, &key, &value)?,
+                statistics::NS_STATS => {
+                    e.restore_statistics(&key, &value)
+                        .map_err(|source| RestoreError::BadRow {
+                            namespace: ns.clone(),
+                            key: key.clone(),
+                            source,
+                        })?
+                }
                 _ => match e.restore_supervision(&ns, &key, &value) {
                     Ok(true) => {}
                     Ok(false) => return Err(RestoreError::UnknownNamespace { namespace: ns, key }),
@@ -520,6 +539,7 @@ impl Engine {
                 reason,
             } => self.conclude(&declaration, release, &reason, now),
             Command::Supervise { actor, action } => self.supervise_action(&actor, action, now),
+            Command::Statistics { actor, action } => self.statistics_action(&actor, action, now),
         }
     }
 
@@ -555,12 +575,9 @@ impl Engine {
         self.dirty_seen.push(seen_key);
 
         if !matches!(doc.app_type(), "1" | "2") {
-            return vec![reject_node(
-                &doc,
-                sender,
-                &Rejection::new(ErrorCode::BadAppType),
-                now,
-            )];
+            let rej = Rejection::new(ErrorCode::BadAppType);
+            self.stats_node_rejected(&doc, sender, &rej, now);
+            return vec![reject_node(&doc, sender, &rej, now)];
         }
         match doc.app_status() {
             "2" => {}
@@ -573,12 +590,9 @@ impl Engine {
                 }];
             }
             _ => {
-                return vec![reject_node(
-                    &doc,
-                    sender,
-                    &Rejection::new(ErrorCode::BadAppStatus),
-                    now,
-                )];
+                let rej = Rejection::new(ErrorCode::BadAppStatus);
+                self.stats_node_rejected(&doc, sender, &rej, now);
+                return vec![reject_node(&doc, sender, &rej, now)];
             }
         }
         let result = match &doc {
@@ -604,6 +618,7 @@ impl Engine {
                     };
                     self.credit_parties(&[sender], &kind, now);
                 }
+                self.stats_node_rejected(&doc, sender, &rej, now);
                 vec![reject_node(&doc, sender, &rej, now)]
             }
         }
@@ -1017,6 +1032,14 @@ impl Engine {
         );
         let screen = self.screen(&i.doc, &p.doc.pay_code, now);
         let advice = self.supervise(id, input, screen, &assessed.buyer, now);
+        self.stats_matched(
+            id,
+            advice
+                .hits
+                .iter()
+                .filter(|h| h.mode == crate::risk::RuleMode::On)
+                .count(),
+        );
         // The supervision step changed only its own state; the documents are as they were.
         let Some(d) = self.decls.get(id) else {
             return Vec::new();
@@ -1313,6 +1336,7 @@ impl Engine {
         status: i32,
         now: Timestamp,
     ) -> Vec<Receipt> {
+        self.stats_inventory_refused(id, text, now);
         self.restore_quota(id, None);
         self.dirty_decls.insert(id.clone());
         let Some(d) = self.decls.get_mut(id) else {
@@ -1431,6 +1455,7 @@ impl Engine {
 
     /// 399 审结 → 800 放行, and the CEB816 tax bill (status 1, levy pending).
     fn release(&mut self, id: &DeclarationId, now: Timestamp) -> Vec<Receipt> {
+        self.stats_released(id, now);
         let mut out = self.inventory_receipt(id, 399, info(ErrorCode::Concluded), now);
         out.extend(self.inventory_receipt(id, 800, info(ErrorCode::Released), now));
         let release_date = now.beijing_date();
@@ -1677,6 +1702,7 @@ impl Engine {
             Some((v, _)) if old_value.is_zero() => Some(old_value - *v),
             Some((v, _)) => Some(round_fen(reserved * (old_value - *v) / old_value)),
         };
+        self.stats_returned(&id, r, reassessed.as_ref(), now);
         self.restore_quota(&id, give_back);
         self.credit_parties(&[&r.ebc_code], &CreditEventKind::Returned, now);
         self.dirty_decls.insert(id.clone());
@@ -1899,6 +1925,7 @@ impl Engine {
             c.quotas.push((buyer, year, used));
         }
         self.supervision_changes(&mut c.state, &mut c.records);
+        c.statistics = self.statistics_changes(&mut c.state, &mut c.records);
         c
     }
 }

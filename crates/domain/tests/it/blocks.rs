@@ -288,6 +288,7 @@ fn ent(code: &str, roles: &[Role]) -> Enterprise {
         dxp_id: None,
         filed_at: Timestamp(0),
         active: true,
+        park: None,
     }
 }
 
@@ -389,6 +390,23 @@ fn registry_csv_carries_earlier_filing_dates_over() {
     }
     let garbled = "code,name,roles,dxp_id,filed_on\nA1,Alpha,ebc,,June\n";
     assert!(parse_registry_csv(garbled, now).is_err());
+}
+
+#[test]
+fn registry_csv_names_each_enterprises_park() {
+    let csv = "code,name,roles,dxp_id,filed_on,park\nA1,Alpha,ebc,,,HZ-XS\nB2,Beta,ebp,,\n";
+    let es = parse_registry_csv(csv, Timestamp(42)).unwrap();
+    assert_eq!(es[0].park.as_deref(), Some("HZ-XS"));
+    assert_eq!(es[1].park, None, "no park column value: no park");
+    // A park that is not a code is refused with its line.
+    let bad = "code,name,roles,dxp_id,filed_on,park\nA1,Alpha,ebc,,,下沙\n";
+    match parse_registry_csv(bad, Timestamp(42)) {
+        Err(RegistryError::Csv { line: 2, reason }) => assert!(reason.contains("park"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    // Filed without a park, the enterprise's state row is what it was before parks existed.
+    let json = serde_json::to_string(&es[1]).unwrap();
+    assert!(!json.contains("park"), "{json}");
 }
 
 #[test]

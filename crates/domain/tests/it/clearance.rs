@@ -43,6 +43,7 @@ pub(crate) fn ent(code: &str, roles: &[Role]) -> Enterprise {
         dxp_id: None,
         filed_at: Timestamp(0),
         active: true,
+        park: None,
     }
 }
 

@@ -105,6 +105,7 @@ pub fn enterprise(code: &str, active: bool) -> EnterpriseRow {
         },
         filed_at_ms: 1_767_225_600_000,
         active,
+        park: active.then(|| "HZ-XS".to_string()),
     }
 }
 
@@ -156,5 +157,6 @@ pub fn full_batch(seq: i64) -> Batch {
             Some(&format!("E{seq}")),
             "A",
         )],
+        stats: Vec::new(),
     }
 }

@@ -9,4 +9,5 @@ mod fixtures;
 mod portal;
 mod records;
 mod sqlite_only;
+mod statistics;
 mod throughput;

@@ -80,7 +80,7 @@ fn same_seed_gives_byte_identical_output_and_another_seed_does_not() {
 fn registry_csv_has_the_documented_shape() {
     let csv = traffic::registry_csv();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("code,name,roles,dxp_id,filed_on"));
+    assert_eq!(lines.next(), Some("code,name,roles,dxp_id,filed_on,park"));
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), traffic::demo_registry().len());
     let count = |role: &str| {
@@ -104,7 +104,11 @@ fn registry_csv_has_the_documented_shape() {
     assert_eq!(count("agent"), 2);
     assert_eq!(count("bonded"), 1);
     for r in &rows {
-        assert_eq!(r.len(), 5, "{r:?}");
+        assert_eq!(r.len(), 6, "{r:?}");
+        // Sellers belong to a park of the demo zone.
+        if r[2].split('|').any(|x| x == "ebc") {
+            assert!(r[5].starts_with("HZ-"), "{r:?}");
+        }
         assert_eq!(r[0].len(), 10);
         // Established enterprises carry their filing date; the new undervaluing seller none.
         assert_eq!(
