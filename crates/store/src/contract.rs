@@ -342,6 +342,8 @@ pub trait Store: Send + Sync + 'static {
     /// returns how many.
     fn delete_expired_sessions(&self, idle_before_ms: i64, created_before_ms: i64)
     -> Result<usize>;
+    /// How many declarations are in each CEB622 status, by status (the portal's backlog view).
+    fn declaration_status_counts(&self) -> Result<Vec<(i32, i64)>>;
     // ---- statistics (统计监测) ----
 
     /// Sums the measures of one statistics table over a day range, grouped by any subset of its

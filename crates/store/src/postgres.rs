@@ -1117,6 +1117,14 @@ impl Store for PostgresStore {
             Ok(rows)
         })
     }
+    fn declaration_status_counts(&self) -> Result<Vec<(i32, i64)>> {
+        self.query_rows(
+            "SELECT status, COUNT(*) FROM declarations GROUP BY status ORDER BY status",
+            &[],
+            |r| Ok((r.try_get(0)?, r.try_get(1)?)),
+        )
+    }
+
     fn put_user(&self, u: &UserRow) -> Result<()> {
         let sql = format!(
             "INSERT INTO portal_users ({}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) \

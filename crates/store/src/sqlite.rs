@@ -858,6 +858,14 @@ impl Store for SqliteStore {
             Ok(rows)
         })
     }
+    fn declaration_status_counts(&self) -> Result<Vec<(i32, i64)>> {
+        self.query_rows(
+            "SELECT status, COUNT(*) FROM declarations GROUP BY status ORDER BY status",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
     fn put_user(&self, u: &UserRow) -> Result<()> {
         let sql = schema::sqlite_upsert("portal_users", schema::USERS, &["username"]);
         self.write(|conn| {

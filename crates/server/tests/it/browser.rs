@@ -240,7 +240,6 @@ async fn a_person_uses_the_portal_in_a_real_browser() {
     // The public home page, in Chinese by default.
     client.goto(&format!("{base}/")).await.unwrap();
     assert_eq!(text_of(&client, "h1").await, "欢迎使用跨境电商单一窗口");
-    camera.shoot(&client, "home").await;
 
     // The enterprise signs in and uploads.
     login(&client, &server, "agent").await;
@@ -295,11 +294,18 @@ async fn a_person_uses_the_portal_in_a_real_browser() {
     assert_eq!(wait_path(&client, "/login").await, "/login");
     login(&client, &server, "customs").await;
     assert_eq!(wait_path(&client, "/desk").await, "/desk");
-    let dashboard = text_of(&client, "main").await;
-    assert!(
-        dashboard.contains("Live clearance dashboard"),
-        "{dashboard}"
+    let dashboard = text_of(&client, "#throughput").await;
+    let released_today = dashboard
+        .split("Released today")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.replace(',', "").parse::<u64>().ok());
+    assert_eq!(
+        released_today,
+        Some(7),
+        "the six sent and the one uploaded: {dashboard}"
     );
+    assert!(text_of(&client, "#backlog").await.contains("800 released"));
     camera.shoot(&client, "dashboard").await;
     client
         .goto(&format!("{base}/desk/enterprises"))
@@ -337,9 +343,20 @@ async fn a_person_uses_the_portal_in_a_real_browser() {
     );
     camera.shoot(&client, "quota").await;
 
-    // The index page.
+    // The index page draws its chart (SVG, with a title and a data table beside it).
     client.goto(&format!("{base}/index")).await.unwrap();
+    let chart = find(&client, "#index-chart").await;
+    assert_eq!(chart.attr("role").await.unwrap().as_deref(), Some("img"));
+    let title = find(&client, "#index-chart-t")
+        .await
+        .prop("textContent")
+        .await
+        .unwrap();
+    assert_eq!(title.as_deref(), Some("CBEC index"));
+    assert!(client.source().await.unwrap().contains("<circle"));
     camera.shoot(&client, "index").await;
+    client.goto(&format!("{base}/")).await.unwrap();
+    camera.shoot(&client, "home").await;
 
     client.close().await.unwrap();
 }

@@ -138,6 +138,9 @@ impl Store for Flaky {
         self.inner
             .delete_expired_sessions(idle_before, created_before)
     }
+    fn declaration_status_counts(&self) -> Result<Vec<(i32, i64)>> {
+        self.inner.declaration_status_counts()
+    }
     fn stat_query(&self, query: &store::StatQuery<'_>) -> Result<Vec<store::StatRow>> {
         self.inner.stat_query(query)
     }

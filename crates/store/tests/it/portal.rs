@@ -139,3 +139,26 @@ fn accounts_and_sessions_are_outside_the_projections() {
         assert!(s.session("h").unwrap().is_some());
     });
 }
+
+#[test]
+fn declarations_are_counted_by_status() {
+    on_every_backend(|s: &dyn Store| {
+        assert_eq!(s.declaration_status_counts().unwrap(), vec![]);
+        let mut rows = Vec::new();
+        for (i, status) in [800, 100, 800, 2, 800].into_iter().enumerate() {
+            let mut d = crate::fixtures::declaration(&format!("D{i}"));
+            d.status = status;
+            rows.push(d);
+        }
+        s.commit(&Batch {
+            applied: 0,
+            declarations: rows,
+            ..Batch::default()
+        })
+        .unwrap();
+        assert_eq!(
+            s.declaration_status_counts().unwrap(),
+            vec![(2, 1), (100, 1), (800, 3)]
+        );
+    });
+}
