@@ -412,7 +412,11 @@ async fn list_enterprises(
 }
 
 /// Submit an administrative journal entry (filing, tariff) and wait until it is applied.
-async fn admin_entry(state: &AppState, kind: &str, body: Bytes) -> Result<Json<Value>, Problem> {
+pub(crate) async fn admin_entry(
+    state: &AppState,
+    kind: &str,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
     let received_at_ms = now_ms();
     let content = intake::admin_content(kind, &body, received_at_ms)
         .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-file", e))?;
@@ -434,43 +438,52 @@ async fn file_enterprises(
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
     admin(&state, &headers).await?;
-    // 事前准入禁止: an enterprise on the credit negative list may not be filed (again).
     if let Ok(Intake::Filing(list)) = intake::admin_content(intake::FILING, &body, now_ms()) {
-        for e in list {
-            let store = state.store.clone();
-            let code = e.code.clone();
-            let listings = blocking(move || {
-                store.records(&store::RecordQuery {
-                    kind: "listing",
-                    party: Some(&code),
-                    status: None,
-                    after: None,
-                    limit: 1000,
-                })
-            })
-            .await?;
-            let now = domain::time::Timestamp(now_ms());
-            let barred = listings.iter().find_map(|row| {
-                serde_json::from_str::<domain::negative::Listing>(&row.body)
-                    .ok()
-                    .filter(|l| l.blocks(now))
-            });
-            if let Some(l) = barred {
-                return Err(Problem::new(
-                    StatusCode::CONFLICT,
-                    "listed-enterprise",
-                    "the enterprise is on the credit negative list; filing is refused",
-                )
-                .detail(format!(
-                    "{}: listing {} ({})",
-                    e.code,
-                    l.id,
-                    l.category.title()
-                )));
-            }
-        }
+        refuse_listed(&state, &list).await?;
     }
     admin_entry(&state, intake::FILING, body).await
+}
+
+/// 事前准入禁止: an enterprise on the credit negative list may not be filed (again). Shared by
+/// the filing API and the portal's filing approvals.
+pub(crate) async fn refuse_listed(
+    state: &AppState,
+    list: &[domain::registry::Enterprise],
+) -> Result<(), Problem> {
+    for e in list {
+        let store = state.store.clone();
+        let code = e.code.clone();
+        let listings = blocking(move || {
+            store.records(&store::RecordQuery {
+                kind: "listing",
+                party: Some(&code),
+                status: None,
+                after: None,
+                limit: 1000,
+            })
+        })
+        .await?;
+        let now = domain::time::Timestamp(now_ms());
+        let barred = listings.iter().find_map(|row| {
+            serde_json::from_str::<domain::negative::Listing>(&row.body)
+                .ok()
+                .filter(|l| l.blocks(now))
+        });
+        if let Some(l) = barred {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "listed-enterprise",
+                "the enterprise is on the credit negative list; filing is refused",
+            )
+            .detail(format!(
+                "{}: listing {} ({})",
+                e.code,
+                l.id,
+                l.category.title()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `POST /api/v1/tariff`: replace the tariff table from a CSV (docs/tariff.md).

@@ -21,6 +21,12 @@ pub const ACTION: &str = "ACTION";
 /// An index action of the zone office (JSON: `{"actor": …, "action": …}`, docs/statistics.md).
 pub const INDEX: &str = "INDEX";
 
+/// A filing application (企业备案申请) or the zone office's decision on it: the journal body is the
+/// whole application record after the step (`portal::applications::Application`, JSON), so the
+/// projection row is computed from the entry alone. No engine command; an approval is followed
+/// by its own `FILING` entry.
+pub const APPLICATION: &str = "APPLICATION";
+
 /// The journal body of an [`ACTION`] entry.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct ActionEntry {
@@ -282,6 +288,7 @@ pub fn admin_content(kind: &str, body: &[u8], now_ms: i64) -> Result<Intake, Str
 /// default limits apply.
 pub fn from_record(record: &JournalRecord) -> Intake {
     match record.kind.as_str() {
+        APPLICATION => Intake::Empty,
         FILING | TARIFF | SETTINGS | ACTION | INDEX => {
             admin_content(&record.kind, &record.body, record.received_at_ms)
                 .unwrap_or_else(Intake::Unreadable)
@@ -323,4 +330,27 @@ pub fn commands(content: Intake, sender: &str) -> Vec<Command> {
             })
             .collect(),
     }
+}
+
+/// The projection row of an [`APPLICATION`] entry (kind `application`), or `None` for any other
+/// entry. Used by the live path and the rebuild alike, so both write the same row.
+pub fn application_record(record: &JournalRecord) -> Option<store::RecordRow> {
+    if record.kind != APPLICATION {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(&record.body).ok()?;
+    let text = |k: &str| {
+        value
+            .get(k)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+    };
+    Some(store::RecordRow {
+        kind: "application".to_string(),
+        key: text("id")?,
+        party: text("code"),
+        status: text("status")?,
+        updated_at_ms: record.received_at_ms,
+        body: String::from_utf8_lossy(&record.body).into_owned(),
+    })
 }

@@ -368,6 +368,7 @@ impl Writer {
                 &mut self.receipt_seq,
             );
             batch.receipts.extend(receipts.iter().cloned());
+            batch.records.extend(intake::application_record(&record));
             answers.push((
                 job.reply.take(),
                 Accepted {
@@ -440,6 +441,7 @@ pub fn rebuild(
                 &mut receipt_seq,
             );
             batch.receipts.extend(rows);
+            batch.records.extend(intake::application_record(record));
             let _ = engine.take_outcome();
         }
         batch.applied = last_seq;

@@ -13,6 +13,7 @@
 //! login form carries a pre-session one.
 
 pub mod admin;
+pub mod applications;
 pub mod chart;
 pub mod desk;
 pub mod enterprise;
@@ -104,6 +105,7 @@ pub fn routes() -> Router<AppState> {
         .merge(enterprise::routes())
         .merge(desk::routes())
         .merge(admin::routes())
+        .merge(applications::routes())
 }
 
 const CSS: &str = include_str!("../../static/portal.css");

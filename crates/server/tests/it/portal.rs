@@ -550,3 +550,127 @@ async fn the_administrator_manages_accounts_by_page_and_api() {
     assert_eq!(disable.status, 303);
     assert_eq!(z.get("/desk").await.status, 303, "zoe's session ended");
 }
+
+#[tokio::test]
+async fn an_enterprise_applies_online_and_the_zone_office_files_it() {
+    let server = support::start().await;
+    add_user(&server, "zoe", "regulator:zone_office", PASSWORD).await;
+    add_user(&server, "carl", "regulator:customs", PASSWORD).await;
+    // The applicant has no account: the form is public.
+    let mut applicant = Browser::new(&server);
+    let page = applicant.get("/apply?lang=en").await;
+    let token = hidden(&page.body, "csrf").unwrap();
+    let bad = applicant
+        .post(
+            "/apply",
+            &[
+                ("csrf", &token),
+                ("code", "3301960NEW"),
+                ("name", "New Trading"),
+                ("roles", "ebc,pirate"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    let sent = applicant
+        .post(
+            "/apply",
+            &[
+                ("csrf", &token),
+                ("code", "3301960NEW"),
+                ("name", "New Trading, Ltd."),
+                ("roles", "ebc, agent"),
+                ("park", "HZ-XS"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let status_page = sent.location().to_string();
+    assert!(
+        applicant
+            .get(&status_page)
+            .await
+            .body
+            .contains("awaiting review")
+    );
+    let id = status_page.trim_start_matches("/apply/").to_string();
+
+    // Customs reads the queue but only the zone office decides.
+    let mut carl = Browser::new(&server);
+    carl.login("carl", PASSWORD).await;
+    let queue = carl.get("/desk/applications").await;
+    assert!(queue.body.contains(&id));
+    let detail = carl.get(&format!("/desk/applications/{id}")).await;
+    assert!(!detail.body.contains("decide-form"));
+    let csrf = carl.csrf().await;
+    let forbidden = carl
+        .post(
+            &format!("/desk/applications/{id}/decide"),
+            &[("csrf", &csrf), ("approve", "true")],
+        )
+        .await;
+    assert_eq!(forbidden.status, 403);
+
+    let mut zoe = Browser::new(&server);
+    zoe.login("zoe", PASSWORD).await;
+    let detail = zoe.get(&format!("/desk/applications/{id}")).await;
+    assert!(detail.body.contains("decide-form"));
+    let csrf = zoe.csrf().await;
+    let approved = zoe
+        .post(
+            &format!("/desk/applications/{id}/decide"),
+            &[
+                ("csrf", &csrf),
+                ("approve", "true"),
+                ("note", "documents complete"),
+            ],
+        )
+        .await;
+    assert_eq!(approved.status, 303);
+    // The approval is a filing: the enterprise is in the registry, and the applicant sees it.
+    let (_, registry) = server
+        .call(
+            "GET",
+            "/api/v1/enterprises",
+            Some(&server.admin.clone()),
+            "",
+            b"",
+        )
+        .await;
+    assert!(registry.to_string().contains("3301960NEW"), "{registry}");
+    assert!(
+        applicant
+            .get(&status_page)
+            .await
+            .body
+            .contains("approved and filed")
+    );
+    let twice = zoe
+        .post(
+            &format!("/desk/applications/{id}/decide"),
+            &[("csrf", &csrf), ("approve", "false")],
+        )
+        .await;
+    assert_eq!(twice.status, 409);
+
+    // Journal first: a rebuild reproduces the application record and the filing.
+    let store = server.running.store.clone();
+    server.running.stop().await;
+    let (before, replayed, after) = tokio::task::spawn_blocking(move || {
+        let before = store.projection_digest().unwrap();
+        let replayed = server::pipeline::rebuild(
+            store.as_ref(),
+            &server::pipeline::PipelineConfig::default(),
+            &domain::clearance::Supervised,
+        )
+        .unwrap();
+        let after = store.projection_digest().unwrap();
+        assert!(store.record("application", &id).unwrap().is_some());
+        assert!(store.enterprise("3301960NEW").unwrap().is_some());
+        (before, replayed, after)
+    })
+    .await
+    .unwrap();
+    assert!(replayed > 0);
+    assert_eq!(before, after);
+}
