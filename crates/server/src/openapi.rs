@@ -11,7 +11,10 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 /// The fragments, in the order they are merged (the first is the head).
-const FRAGMENTS: &[(&str, &str)] = &[("core", include_str!("openapi/core.json"))];
+const FRAGMENTS: &[(&str, &str)] = &[
+    ("core", include_str!("openapi/core.json")),
+    ("portal", include_str!("openapi/portal.json")),
+];
 
 /// Merge the fragments: paths, schemas, responses and parameters are unions. Returns the names
 /// defined more than once alongside the document.
@@ -35,6 +38,7 @@ fn merge(fragments: &[(&str, &str)]) -> (Value, Vec<String>) {
             ("schemas", vec!["components", "schemas"]),
             ("responses", vec!["components", "responses"]),
             ("parameters", vec!["components", "parameters"]),
+            ("securitySchemes", vec!["components", "securitySchemes"]),
         ] {
             let Some(items) = lookup(&fragment, &path).and_then(Value::as_object) else {
                 continue;
