@@ -12,6 +12,10 @@
 //! logout and when the account is disabled. Every POST form carries a per-session CSRF token; the
 //! login form carries a pre-session one.
 
+// Page handlers answer refusals (login, forbidden, not found) with a whole page: the `Err` of
+// their results is a `Response`, large by nature and built once per request.
+#![allow(clippy::result_large_err)]
+
 pub mod admin;
 pub mod applications;
 pub mod chart;

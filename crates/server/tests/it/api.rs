@@ -450,12 +450,36 @@ async fn the_openapi_document_describes_every_route() {
         ("api.rs", include_str!("../../src/api.rs"), 13),
         ("oversight.rs", include_str!("../../src/oversight.rs"), 29),
         ("portal/mod.rs", include_str!("../../src/portal/mod.rs"), 2),
-        ("portal/session.rs", include_str!("../../src/portal/session.rs"), 2),
-        ("portal/public.rs", include_str!("../../src/portal/public.rs"), 5),
-        ("portal/enterprise.rs", include_str!("../../src/portal/enterprise.rs"), 6),
-        ("portal/desk.rs", include_str!("../../src/portal/desk.rs"), 19),
-        ("portal/admin.rs", include_str!("../../src/portal/admin.rs"), 5),
-        ("portal/applications.rs", include_str!("../../src/portal/applications.rs"), 5),
+        (
+            "portal/session.rs",
+            include_str!("../../src/portal/session.rs"),
+            2,
+        ),
+        (
+            "portal/public.rs",
+            include_str!("../../src/portal/public.rs"),
+            5,
+        ),
+        (
+            "portal/enterprise.rs",
+            include_str!("../../src/portal/enterprise.rs"),
+            6,
+        ),
+        (
+            "portal/desk.rs",
+            include_str!("../../src/portal/desk.rs"),
+            19,
+        ),
+        (
+            "portal/admin.rs",
+            include_str!("../../src/portal/admin.rs"),
+            5,
+        ),
+        (
+            "portal/applications.rs",
+            include_str!("../../src/portal/applications.rs"),
+            5,
+        ),
     ];
     let mut routes = Vec::new();
     for (file, source, at_least) in sources {

@@ -75,10 +75,7 @@ pub struct Browser {
 fn dechunk(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut rest = body;
-    loop {
-        let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
         let size = std::str::from_utf8(&rest[..line_end]).unwrap_or("0");
         let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
             break;
