@@ -893,19 +893,9 @@ async fn credit(ctx: Ctx, Path(key): Path<String>) -> Result<Response, Response>
             ));
         }
     }
-    if let Some(expl) = v.get("explanation") {
-        let mut s = Section::new("explanation", ctx.t(M::Explanation));
-        if let Some(items) = expl
-            .get("factors")
-            .or_else(|| expl.get("items"))
-            .and_then(Value::as_array)
-        {
-            for item in items {
-                s = s.note("info", item.to_string());
-            }
-        } else {
-            s = s.note("info", expl.to_string());
-        }
+    let mut s = Section::new("explanation", ctx.t(M::Explanation));
+    super::enterprise::explanation_into(&ctx, &v, &mut s);
+    if s.table.is_some() || !s.notes.is_empty() {
         sections.push(s);
     }
     Ok(ctx.page(&format!("{} {}", ctx.t(M::NavCredit), key), sections))

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/my/declarations", get(declarations))
         .route("/my/declarations/{id}", get(declaration))
         .route("/my/tax-bills", get(tax_bills))
+        .route("/my/credit", get(credit))
         .route("/my/export", get(export_page))
         .route("/my/export/{file}", get(export))
 }
@@ -620,6 +621,139 @@ async fn tax_bills(ctx: Ctx) -> Result<Response, Response> {
         section = section.table(tax_bill_table(&ctx, &rows));
     }
     Ok(ctx.page(ctx.t(M::TaxBillsTitle), vec![section]))
+}
+
+/// A credit record's explanation (`domain::credit::Explanation`): the factors as a table, the
+/// dishonesty criteria and notes as paragraphs.
+pub fn explanation_into(ctx: &Ctx, record: &Value, section: &mut Section) {
+    let Some(expl) = record.get("explanation") else {
+        return;
+    };
+    let texts = |k: &str| -> Vec<String> {
+        expl.get(k)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for o in texts("overrides") {
+        section.notes.push(super::page::Note {
+            kind: "error",
+            text: o,
+        });
+    }
+    for n in texts("notes") {
+        section.notes.push(super::page::Note {
+            kind: "info",
+            text: n,
+        });
+    }
+    if let Some(factors) = expl.get("factors").and_then(Value::as_array) {
+        let text = |f: &Value, k: &str| match f.get(k) {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        };
+        section.table = Some(Table {
+            caption: ctx.t(M::Explanation).to_string(),
+            head: vec![
+                ctx.pick("因素", "Factor").into(),
+                ctx.pick("权重", "Weight").into(),
+                ctx.pick("得分（0–100）", "Points (0–100)").into(),
+                ctx.pick("贡献", "Contribution").into(),
+                ctx.pick("依据", "Facts").into(),
+            ],
+            rows: factors
+                .iter()
+                .map(|f| {
+                    let facts: Vec<String> = f
+                        .get("facts")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    vec![
+                        Cell::text(ctx.pick(&text(f, "name_zh"), &text(f, "name")).to_string()),
+                        Cell::num(text(f, "weight")),
+                        Cell::num(text(f, "points")),
+                        Cell::num(text(f, "contribution")),
+                        Cell::text(facts.join("；")),
+                    ]
+                })
+                .collect(),
+        });
+    }
+}
+
+/// The enterprise's own credit record (grade, score, why) and its own listings on the credit
+/// negative list; nobody else's.
+async fn credit(ctx: Ctx) -> Result<Response, Response> {
+    let code = ctx.enterprise()?;
+    let store = ctx.state.store.clone();
+    let party = code.clone();
+    let (record, listings) = blocking(move || {
+        let record = store.record("credit", &format!("E:{party}"))?;
+        let listings = store.records(&store::RecordQuery {
+            party: Some(&party),
+            ..store::RecordQuery::new("listing", 100)
+        })?;
+        Ok((record, listings))
+    })
+    .await
+    .map_err(|e| ctx.failed(e))?;
+    let mut section = Section::new("credit", "");
+    match &record {
+        None => section = section.note("info", ctx.t(M::NoneFound)),
+        Some(r) => {
+            let v: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+            section = section
+                .fact(ctx.t(M::Grade), r.status.clone())
+                .fact(
+                    ctx.t(M::Score),
+                    v.get("score").map(|s| s.to_string()).unwrap_or_default(),
+                )
+                .fact(ctx.t(M::Updated), i18n::datetime(r.updated_at_ms, ctx.lang));
+            explanation_into(&ctx, &v, &mut section);
+        }
+    }
+    let mut sections = vec![section];
+    if !listings.is_empty() {
+        let table = Table {
+            caption: ctx.t(M::NavListings).to_string(),
+            head: vec![
+                ctx.t(M::Id).into(),
+                ctx.t(M::Category).into(),
+                ctx.t(M::Severity).into(),
+                ctx.t(M::Status).into(),
+                ctx.t(M::Updated).into(),
+            ],
+            rows: listings
+                .iter()
+                .map(|l| {
+                    let v: Value = serde_json::from_str(&l.body).unwrap_or(Value::Null);
+                    let field =
+                        |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                    vec![
+                        Cell::text(l.key.clone()),
+                        Cell::text(field("category")),
+                        Cell::text(field("severity")),
+                        Cell::text(l.status.clone()),
+                        Cell::text(i18n::datetime(l.updated_at_ms, ctx.lang)),
+                    ]
+                })
+                .collect(),
+        };
+        sections.push(Section::new("listings", ctx.t(M::NavListings)).table(table));
+    }
+    Ok(ctx.page(ctx.t(M::MyCredit), sections))
 }
 
 async fn export_page(ctx: Ctx) -> Result<Response, Response> {

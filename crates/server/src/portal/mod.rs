@@ -339,6 +339,7 @@ impl Ctx {
                 ("/my/declarations", M::NavDeclarations),
                 ("/my/tax-bills", M::NavTaxBills),
                 ("/my/export", M::NavExport),
+                ("/my/credit", M::MyCredit),
                 ("/index", M::NavIndex),
             ]),
             Some(Principal::Regulator(_)) | Some(Principal::Admin) => {
