@@ -78,12 +78,13 @@ fn nice_max(max: f64) -> f64 {
     10.0 * magnitude
 }
 
+/// Axis labels, the same in both languages: `7500`, `12k`, `1.5M`.
 fn short(v: f64) -> String {
     let a = v.abs();
-    if a >= 1e8 {
-        format!("{:.1}亿", v / 1e8)
+    if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
     } else if a >= 1e4 {
-        format!("{:.1}万", v / 1e4)
+        format!("{:.0}k", v / 1e3)
     } else if a.fract() == 0.0 {
         format!("{v:.0}")
     } else {

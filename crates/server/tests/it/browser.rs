@@ -321,6 +321,10 @@ async fn a_person_uses_the_portal_in_a_real_browser() {
         .goto(&format!("{base}/desk/statistics"))
         .await
         .unwrap();
+    // Drilled down from the months to this month's days and goods classes.
+    click(&client, "#monthly table a").await;
+    let classes = text_of(&client, "#classes").await;
+    assert!(classes.contains("Lines"), "{classes}");
     camera.shoot(&client, "statistics").await;
     client.goto(&format!("{base}/desk/alerts")).await.unwrap();
     camera.shoot(&client, "alerts").await;
