@@ -969,7 +969,7 @@ impl Decider for Hold {
     }
 }
 
-fn cancel_of(x: &Docs, invt_no: &str, guid: &str) -> Cancel {
+pub(crate) fn cancel_of(x: &Docs, invt_no: &str, guid: &str) -> Cancel {
     let i = &x.inventory;
     Cancel {
         guid: guid.into(),
@@ -999,7 +999,7 @@ fn cancel_of(x: &Docs, invt_no: &str, guid: &str) -> Cancel {
     }
 }
 
-fn refund_of(x: &Docs, invt_no: &str, guid: &str, lines: &[(u32, &str)]) -> Refund {
+pub(crate) fn refund_of(x: &Docs, invt_no: &str, guid: &str, lines: &[(u32, &str)]) -> Refund {
     let c = cancel_of(x, invt_no, guid);
     Refund {
         guid: c.guid,

@@ -3,4 +3,5 @@ mod clearance;
 mod credit;
 mod negative;
 mod risk;
+mod statistics;
 mod supervision;
