@@ -1024,12 +1024,18 @@ pub async fn desk_statistics(ctx: &mut Ctx) -> Result<Vec<Section>, Response> {
     out.push(s);
     out.push(classes_of(ctx, month, false).await.map_err(fail)?);
     // By park and by customs mode.
-    for (dim, id, words) in [
-        (StatDim::Park, "parks", ctx.pick("按园区", "by park")),
+    for (dim, id, words, column) in [
+        (
+            StatDim::Park,
+            "parks",
+            ctx.pick("按园区", "by park"),
+            ctx.t(M::Park),
+        ),
         (
             StatDim::Mode,
             "modes",
             ctx.pick("按监管方式", "by customs mode"),
+            ctx.pick("监管方式", "Customs mode"),
         ),
     ] {
         let rows = Ask::new(t, month.first_day(), month.last_day())
@@ -1041,7 +1047,7 @@ pub async fn desk_statistics(ctx: &mut Ctx) -> Result<Vec<Section>, Response> {
         let table = Table {
             caption: String::new(),
             head: vec![
-                words.to_string(),
+                column.to_string(),
                 ctx.pick("放行清单", "Released lists").into(),
                 ctx.t(M::Value).into(),
                 ctx.pick("活跃电商企业", "Active sellers").into(),
