@@ -674,3 +674,102 @@ async fn an_enterprise_applies_online_and_the_zone_office_files_it() {
     assert!(replayed > 0);
     assert_eq!(before, after);
 }
+
+#[tokio::test]
+async fn regulators_work_an_alert_and_a_document_review_by_form() {
+    let server = support::start().await;
+    let (status, _) = server
+        .call(
+            "PUT",
+            "/api/v1/settings",
+            Some(&server.admin.clone()),
+            "application/json",
+            br#"{"policy":{"sampling":false}}"#,
+        )
+        .await;
+    assert_eq!(status, 200);
+    // 二次销售: a bulk order is held for document review with an R11 alert.
+    let bulk = generator().scheme(traffic::Scheme::BulkResale, now_ms());
+    let mut held = None;
+    for set in &bulk {
+        for r in server.send_set(set).await {
+            if r["messageType"] == "CEB622Message" && r["returnStatus"] == "300" {
+                held = r["declarationId"].as_str().map(str::to_string);
+            }
+        }
+    }
+    let held = held.expect("a declaration held for document review");
+    add_user(&server, "carl", "regulator:customs", PASSWORD).await;
+    add_user(&server, "tina", "regulator:tax", PASSWORD).await;
+    let mut carl = Browser::new(&server);
+    carl.login("carl", PASSWORD).await;
+    let queue = carl.get("/desk/alerts?status=open").await;
+    assert_eq!(queue.status, 200);
+    for set in &bulk {
+        assert!(
+            !queue.body.contains(&set.buyer.name) && !queue.body.contains(&set.buyer.id_number)
+        );
+    }
+    let alert = queue
+        .body
+        .split("href=\"/desk/alerts/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("an alert in the queue")
+        .to_string();
+    // The alert links to its declaration; the declaration page links back.
+    let page = carl.get(&format!("/desk/alerts/{alert}")).await;
+    assert!(page.body.contains("id=\"assess\""), "customs may assess");
+    let csrf = carl.csrf().await;
+    let assessed = carl
+        .post(
+            &format!("/desk/alerts/{alert}/assess"),
+            &[("csrf", &csrf), ("level", "high"), ("note", "bulk order")],
+        )
+        .await;
+    assert_eq!(assessed.status, 303);
+    let page = carl.get(&format!("/desk/alerts/{alert}")).await;
+    assert!(page.body.contains("assessed") && page.body.contains("id=\"dispose\""));
+    // Assessing twice is refused by the engine, and the page says why.
+    let again = carl
+        .post(
+            &format!("/desk/alerts/{alert}/assess"),
+            &[("csrf", &csrf), ("level", "low")],
+        )
+        .await;
+    assert_eq!(again.status, 409);
+
+    // The tax department reads the queue but gets no forms, and a forged post is refused.
+    let mut tina = Browser::new(&server);
+    tina.login("tina", PASSWORD).await;
+    let detail = tina.get(&format!("/desk/declarations/{held}")).await;
+    assert_eq!(detail.status, 200);
+    assert!(!detail.body.contains("conclude-form"));
+    let tax_csrf = tina.csrf().await;
+    let refused = tina
+        .post(
+            &format!("/desk/declarations/{held}/conclude"),
+            &[("csrf", &tax_csrf), ("release", "true")],
+        )
+        .await;
+    assert_eq!(refused.status, 409, "the engine refuses the tax department");
+
+    // Customs concludes the document review: released.
+    let detail = carl.get(&format!("/desk/declarations/{held}")).await;
+    assert!(detail.body.contains("conclude-form"));
+    let done = carl
+        .post(
+            &format!("/desk/declarations/{held}/conclude"),
+            &[
+                ("csrf", &csrf),
+                ("release", "true"),
+                ("reason", "documents in order"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    let detail = carl
+        .get(&format!("/desk/declarations/{held}?lang=en"))
+        .await;
+    assert!(detail.body.contains("800 released"), "{}", detail.body);
+}
