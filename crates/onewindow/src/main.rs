@@ -321,7 +321,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Regulator(args) => regulator::run(args),
         Command::User { client, action } => {
-            match action {
+            let answer = match action {
                 UserAction::Add {
                     username,
                     role,
@@ -342,30 +342,34 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         "password": password.trim_end_matches(['\n', '\r']),
                     })
                     .to_string();
-                    client::print(client::call(
+                    client::call(
                         &client,
                         "POST",
                         "/api/v1/users",
                         Some(("application/json", body.as_bytes())),
-                    )?)
+                    )?
                 }
-                UserAction::List => {
-                    client::print(client::call(&client, "GET", "/api/v1/users", None)?)
-                }
-                UserAction::Disable { username } => client::print(client::call(
+                UserAction::List => client::call(&client, "GET", "/api/v1/users", None)?,
+                UserAction::Disable { username } => client::call(
                     &client,
                     "POST",
                     &format!("/api/v1/users/{username}/disable"),
                     None,
-                )?),
-                UserAction::Enable { username } => client::print(client::call(
+                )?,
+                UserAction::Enable { username } => client::call(
                     &client,
                     "POST",
                     &format!("/api/v1/users/{username}/enable"),
                     None,
-                )?),
-            }
-            Ok(ExitCode::SUCCESS)
+                )?,
+            };
+            let ok = (200..300).contains(&answer.0);
+            client::print(answer);
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Replay(args) => offline::replay(&args),
         Command::Rebuild { store } => offline::rebuild(&store),

@@ -234,3 +234,60 @@ fn the_regulator_desk_works_from_the_command_line() {
     ]);
     assert_eq!(code, 1, "a seller may not read the alert queue");
 }
+
+#[test]
+fn portal_accounts_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = crate::crash::start(&data);
+    let base = server.base.clone();
+    let admin = ["--server", base.as_str(), "--data", data.to_str().unwrap()];
+    let registry = dir.path().join("registry.csv");
+    std::fs::write(&registry, traffic::registry_csv()).unwrap();
+    let run = |args: &[&str]| onewindow(&[args, &admin[..]].concat());
+    let (code, out) = run(&["enterprise", "file", registry.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let password = dir.path().join("password");
+    std::fs::write(&password, "correct horse battery staple\n").unwrap();
+    let file = password.to_str().unwrap();
+    let (code, out) = run(&[
+        "user",
+        "add",
+        "ann",
+        "--role",
+        "3301960BAA",
+        "--password-file",
+        file,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("\"subject\": \"3301960BAA\""), "{out}");
+    let (code, _) = run(&[
+        "user",
+        "add",
+        "ann",
+        "--role",
+        "admin",
+        "--password-file",
+        file,
+    ]);
+    assert_eq!(code, 1, "the username is taken");
+    let (code, _) = run(&[
+        "user",
+        "add",
+        "zed",
+        "--role",
+        "3301960ZZZ",
+        "--password-file",
+        file,
+    ]);
+    assert_eq!(code, 1, "an unfiled enterprise gets no account");
+    let (code, out) = run(&["user", "list"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ann") && !out.contains("argon2"), "{out}");
+    let (code, out) = run(&["user", "disable", "ann"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&["user", "list"]);
+    assert!(code == 0 && out.contains("\"disabledAtMs\": 1"), "{out}");
+    let (code, _) = run(&["user", "enable", "nobody"]);
+    assert_eq!(code, 1);
+}
