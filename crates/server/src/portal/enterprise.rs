@@ -36,6 +36,10 @@ pub fn routes() -> Router<AppState> {
         .route("/my/declarations/{id}", get(declaration))
         .route("/my/tax-bills", get(tax_bills))
         .route("/my/credit", get(credit))
+        .route(
+            "/my/listings/{id}/{step}",
+            axum::routing::post(listing_step),
+        )
         .route("/my/export", get(export_page))
         .route("/my/export/{file}", get(export))
 }
@@ -751,9 +755,81 @@ async fn credit(ctx: Ctx) -> Result<Response, Response> {
                 })
                 .collect(),
         };
-        sections.push(Section::new("listings", ctx.t(M::NavListings)).table(table));
+        let mut section = Section::new("listings", ctx.t(M::NavListings)).table(table);
+        if ctx.param("done").is_some() {
+            section = section.note("ok", ctx.t(M::ActionDone));
+        }
+        // An active listing may be appealed (within its window) or, later, repaired: the engine
+        // decides which step the listing allows and answers why not otherwise.
+        for l in listings.iter().filter(|l| l.status == "active") {
+            let base = format!("/my/listings/{}", encode(&l.key));
+            section = section
+                .form(
+                    PageForm::post(
+                        &format!("appeal-{}", l.key),
+                        format!("{base}/appeal"),
+                        ctx.pick("提出申诉", "Appeal"),
+                    )
+                    .title(format!("{} {}", ctx.pick("申诉", "Appeal"), l.key))
+                    .field(ctx.csrf_field())
+                    .field(Field::new("textarea", "text", ctx.t(M::Reason)).required()),
+                )
+                .form(
+                    PageForm::post(
+                        &format!("repair-{}", l.key),
+                        format!("{base}/repair"),
+                        ctx.pick("申请信用修复", "Request credit repair"),
+                    )
+                    .title(format!(
+                        "{} {}",
+                        ctx.pick("信用修复", "Credit repair"),
+                        l.key
+                    ))
+                    .field(ctx.csrf_field())
+                    .field(Field::new("textarea", "text", ctx.t(M::Evidence)).required()),
+                );
+        }
+        sections.push(section);
     }
     Ok(ctx.page(ctx.t(M::MyCredit), sections))
+}
+
+/// An enterprise appeals its own listing or asks for its repair (a journaled supervision action;
+/// the engine checks that the listing is the enterprise's and that the step is allowed now).
+async fn listing_step(
+    ctx: Ctx,
+    Path((id, step)): Path<(String, String)>,
+    axum::extract::Form(form): axum::extract::Form<Vec<(String, String)>>,
+) -> Result<Response, Response> {
+    let code = ctx.enterprise()?;
+    if !ctx.csrf_ok(super::form_value(&form, "csrf")) {
+        return Err(ctx.bad_form());
+    }
+    let text = super::form_value(&form, "text")
+        .unwrap_or_default()
+        .to_string();
+    let step = match step.as_str() {
+        "appeal" => domain::negative::ListingAction::Appeal { reason: text },
+        "repair" => domain::negative::ListingAction::RequestRepair { evidence: text },
+        _ => return Err(ctx.not_found()),
+    };
+    let action = domain::clearance::Action::Listing { id, step };
+    match crate::oversight::act(&ctx.state, &Principal::Enterprise(code), action).await {
+        Ok(_) => Ok(ctx.redirect("/my/credit?done=1")),
+        Err(p) if p.status == StatusCode::NOT_FOUND || p.status == StatusCode::FORBIDDEN => {
+            Err(ctx.not_found())
+        }
+        Err(p) if p.status.is_client_error() => {
+            let section = Section::new("refused", "")
+                .note(
+                    "error",
+                    format!("{}{}", ctx.t(M::ActionRefused), p.detail.unwrap_or(p.title)),
+                )
+                .link("/my/credit", ctx.t(M::MyCredit));
+            Ok(ctx.render(StatusCode::CONFLICT, ctx.t(M::ActionRefused), &[section]))
+        }
+        Err(p) => Err(ctx.failed(p)),
+    }
 }
 
 async fn export_page(ctx: Ctx) -> Result<Response, Response> {

@@ -773,3 +773,85 @@ async fn regulators_work_an_alert_and_a_document_review_by_form() {
         .await;
     assert!(detail.body.contains("800 released"), "{}", detail.body);
 }
+
+#[tokio::test]
+async fn a_listed_enterprise_sees_its_credit_and_appeals_by_form() {
+    let server = support::start().await;
+    let (status, issued) = server
+        .call(
+            "POST",
+            "/api/v1/enterprises/regulator:customs/credentials",
+            Some(&server.admin.clone()),
+            "application/json",
+            b"",
+        )
+        .await;
+    assert_eq!(status, 201);
+    let customs = issued["token"].as_str().unwrap().to_string();
+    let listed = "3301960BAC";
+    let body = serde_json::json!({
+        "subject": {"type": "enterprise", "code": listed},
+        "category": "commercial_fraud",
+        "severity": "listed",
+        "evidence": "case 2026-17",
+    });
+    let (status, answer) = server
+        .call(
+            "POST",
+            "/api/v1/listings",
+            Some(&customs),
+            "application/json",
+            body.to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let listing = answer["result"]["id"].as_str().unwrap().to_string();
+    add_user(&server, "bac", listed, PASSWORD).await;
+    add_user(&server, "baa", "3301960BAA", PASSWORD).await;
+
+    let mut b = Browser::new(&server);
+    b.login("bac", PASSWORD).await;
+    let page = b.get("/my/credit?lang=en").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("DISHONEST"), "{}", page.body);
+    assert!(page.body.contains(&listing) && page.body.contains(&format!("appeal-{listing}")));
+    let csrf = b.csrf().await;
+    let appealed = b
+        .post(
+            &format!("/my/listings/{listing}/appeal"),
+            &[("csrf", &csrf), ("text", "we were not the seller")],
+        )
+        .await;
+    assert_eq!(appealed.status, 303);
+    let (_, record) = server
+        .call(
+            "GET",
+            &format!("/api/v1/listings/{listing}"),
+            Some(&customs),
+            "",
+            b"",
+        )
+        .await;
+    assert_eq!(record["status"], "appealed", "{record}");
+    // A second appeal is refused by the engine, with its reason on the page.
+    let again = b
+        .post(
+            &format!("/my/listings/{listing}/appeal"),
+            &[("csrf", &csrf), ("text", "again")],
+        )
+        .await;
+    assert_eq!(again.status, 409);
+
+    // Another enterprise cannot act on it, nor see it: as if it did not exist.
+    let mut other = Browser::new(&server);
+    other.login("baa", PASSWORD).await;
+    assert!(!other.get("/my/credit").await.body.contains(&listing));
+    let csrf = other.csrf().await;
+    let forged = other
+        .post(
+            &format!("/my/listings/{listing}/repair"),
+            &[("csrf", &csrf), ("text", "x")],
+        )
+        .await;
+    assert_eq!(forged.status, 404);
+}
