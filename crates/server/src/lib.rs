@@ -13,4 +13,5 @@ pub mod outlet;
 pub mod oversight;
 pub mod pipeline;
 pub mod problem;
+pub mod statistics;
 pub mod view;
