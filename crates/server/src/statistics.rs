@@ -1343,7 +1343,14 @@ async fn index_act(
     );
     let accepted = submit(state, job).await?;
     match accepted.outcome {
-        Some(Ok(result)) => Ok(Json(json!({ "seq": accepted.seq, "result": result }))),
+        Some(Ok(result)) => {
+            // A publication answers in the shape the listings use.
+            let result = match serde_json::from_value::<index::Publication>(result.clone()) {
+                Ok(p) => publication_json(&p, true),
+                Err(_) => result,
+            };
+            Ok(Json(json!({ "seq": accepted.seq, "result": result })))
+        }
         Some(Err(refusal)) => {
             let (status, kind) = match refusal.kind {
                 domain::clearance::RefusedKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),

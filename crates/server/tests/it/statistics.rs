@@ -468,7 +468,6 @@ fn past_quarter(store: Arc<dyn Store>) -> (String, Value, Vec<String>) {
         "the same data gives the same index"
     );
     // Every handle to the writer must go before it can stop.
-    drop(publish);
     drop(ingest);
     pipeline.shutdown();
     let (_, months) = server::statistics::provisional_index(
