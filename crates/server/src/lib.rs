@@ -15,4 +15,5 @@ pub mod oversight;
 pub mod pipeline;
 pub mod portal;
 pub mod problem;
+pub mod statistics;
 pub mod view;

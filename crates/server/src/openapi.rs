@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 const FRAGMENTS: &[(&str, &str)] = &[
     ("core", include_str!("openapi/core.json")),
     ("portal", include_str!("openapi/portal.json")),
+    ("statistics", include_str!("openapi/statistics.json")),
 ];
 
 /// Merge the fragments: paths, schemas, responses and parameters are unions. Returns the names

@@ -358,8 +358,11 @@ pub enum IndexError {
     Settings(String),
 }
 
+/// Rounded HALF_UP to 2 decimals and always written with two (`100.00`, `114.81`).
 fn two_dp(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+    let mut v = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    v.rescale(2);
+    v
 }
 
 /// Weighted mean of the defined values; `None` when none is defined or the weights are all 0.

@@ -28,7 +28,7 @@ impl Point {
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 260.0;
 const LEFT: f64 = 64.0;
-const RIGHT: f64 = 16.0;
+const RIGHT: f64 = 32.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 48.0;
 /// Dark enough on white for WCAG AA (contrast > 4.5:1).

@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/desk", get(dashboard))
         .route("/desk/statistics", get(statistics))
         .route("/desk/index", get(index_admin))
+        .route("/desk/index/publish", post(publish_index))
         .route("/desk/enterprises", get(enterprises))
         .route("/desk/enterprises/{code}", get(enterprise))
         .route("/desk/declarations", get(declarations))
@@ -106,6 +107,32 @@ async fn index_admin(mut ctx: Ctx) -> Result<Response, Response> {
     ctx.staff()?;
     let sections = stats::desk_index(&mut ctx).await?;
     Ok(ctx.page(ctx.t(M::NavIndexAdmin), sections))
+}
+
+async fn publish_index(
+    ctx: Ctx,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, Response> {
+    ctx.staff()?;
+    if !ctx.csrf_ok(form_value(&form, "csrf")) {
+        return Err(ctx.bad_form());
+    }
+    let month = form_value(&form, "month").unwrap_or_default();
+    let note = form_value(&form, "note").unwrap_or_default().to_string();
+    match stats::publish(&ctx, month, note).await {
+        Ok(()) => Ok(ctx.redirect("/desk/index?done=1")),
+        Err(p) if p.status == StatusCode::FORBIDDEN => Err(ctx.forbidden()),
+        Err(p) if p.status.is_client_error() => {
+            let section = Section::new("refused", "")
+                .note(
+                    "error",
+                    format!("{}{}", ctx.t(M::ActionRefused), p.detail.unwrap_or(p.title)),
+                )
+                .link("/desk/index", ctx.t(M::NavIndexAdmin));
+            Ok(ctx.render(StatusCode::CONFLICT, ctx.t(M::ActionRefused), &[section]))
+        }
+        Err(p) => Err(ctx.failed(p)),
+    }
 }
 
 async fn enterprises(ctx: Ctx) -> Result<Response, Response> {

@@ -9,10 +9,10 @@
 //! provisional; `public_index` is the one place to switch to published months.
 
 use axum::response::Response;
-use domain::statistics::index::{self, IndexSettings, MonthFigures, MonthIndex};
+use domain::statistics::index::{IndexSettings, MonthIndex, Publication};
 use domain::statistics::{BUCKETS, Classification, Month, day_of, quantile_ms};
 use domain::time::Timestamp;
-use store::{StatDim, StatQuery, StatRow, StatTable};
+use store::{RecordQuery, StatDim, StatQuery, StatRow, StatTable};
 
 use super::chart::{self, Point};
 use super::i18n::{self, Lang, M};
@@ -145,96 +145,40 @@ fn chart_of(svg: String, caption: &str, head: Vec<String>, rows: Vec<Vec<Cell>>)
 
 // ---- the index ----
 
-/// Monthly figures for every month from `from` to `to` (the index's inputs).
-async fn month_figures(ctx: &Ctx, from: Month, to: Month) -> Result<Vec<MonthFigures>, Problem> {
-    let (a, b) = (from.first_day(), to.last_day());
-    let lists = Ask::new(StatTable::Lists, a, b)
-        .group(&[StatDim::Month])
-        .distinct(&[StatDim::Ebc, StatDim::Logistics, StatDim::Payment])
-        .run(ctx)
-        .await?;
-    let goods = Ask::new(StatTable::Goods, a, b)
-        .group(&[StatDim::Month])
-        .distinct(&[StatDim::Origin, StatDim::Class])
-        .run(ctx)
-        .await?;
-    let clearance = Ask::new(StatTable::Clearance, a, b)
-        .group(&[StatDim::Month, StatDim::Bucket])
-        .run(ctx)
-        .await?;
-    let timely_buckets: Vec<&str> = BUCKETS
-        .iter()
-        .take(domain::statistics::facts::TIMELY_BUCKETS)
-        .map(|b| b.0)
-        .collect();
-    let t = StatTable::Lists;
-    Ok(from
-        .through(to)
-        .into_iter()
-        .map(|month| {
-            let key = month.to_string();
-            let mut f = MonthFigures {
-                month: Some(month),
-                ..MonthFigures::default()
-            };
-            if let Some(r) = lists.iter().find(|r| r.keys.first() == Some(&key)) {
-                f.declarations = m(r, t, "declarations");
-                f.value_fen = m(r, t, "value_fen");
-                f.tax_fen = m(r, t, "customs_tax_fen")
-                    + m(r, t, "vat_fen")
-                    + m(r, t, "consumption_tax_fen");
-                f.paid_fen = m(r, t, "paid_fen");
-                f.first_pass = m(r, t, "first_pass");
-                f.risk_hit = m(r, t, "risk_hit");
-                f.refused = m(r, t, "refused");
-                f.enterprises = r.distinct.first().copied().unwrap_or(0);
-                f.logistics_firms = r.distinct.get(1).copied().unwrap_or(0);
-                f.payment_institutions = r.distinct.get(2).copied().unwrap_or(0);
-            }
-            if let Some(r) = goods.iter().find(|r| r.keys.first() == Some(&key)) {
-                f.countries = r.distinct.first().copied().unwrap_or(0);
-                f.classes = r.distinct.get(1).copied().unwrap_or(0);
-            }
-            f.timely = clearance
-                .iter()
-                .filter(|r| {
-                    r.keys.first() == Some(&key)
-                        && r.keys
-                            .get(1)
-                            .is_some_and(|b| timely_buckets.contains(&b.as_str()))
-                })
-                .map(|r| r.measures.first().copied().unwrap_or(0))
-                .sum();
-            f
-        })
-        .collect())
-}
-
-/// The index of every month from the first with released lists to this month.
+/// The provisional index of every month with data up to this one (at most five years), with the
+/// settings in force (`statistics::provisional_index`).
 async fn index_series(ctx: &Ctx) -> Result<Vec<MonthIndex>, Problem> {
     let this = Month::of(Timestamp(now_ms()));
-    let first = Ask::new(StatTable::Lists, 19_000_101, this.last_day())
-        .group(&[StatDim::Month])
-        .run(ctx)
-        .await?
-        .into_iter()
-        .filter(|r| m(r, StatTable::Lists, "declarations") > 0)
-        .find_map(|r| r.keys.first().and_then(|k| Month::parse(k)));
-    let Some(first) = first else {
-        return Ok(Vec::new());
-    };
-    // At most five years of history on one page.
-    let first = first.max(Month {
+    let from = Month {
         year: this.year - 5,
         month: this.month,
-    });
-    let figures = month_figures(ctx, first.prev(), this).await?;
-    let settings = IndexSettings::default();
-    Ok(first
-        .through(this)
-        .into_iter()
-        .filter_map(|month| index::compute(&settings, &figures, month).ok())
-        .collect())
+    };
+    let store = ctx.state.store.clone();
+    blocking(move || crate::statistics::provisional_index(store.as_ref(), from, this))
+        .await
+        .map(|(_, months)| months)
+}
+
+/// The publications of the index: the current revision of each published month, in month order
+/// (`status = None`: every revision).
+async fn publications(
+    ctx: &Ctx,
+    status: Option<&'static str>,
+) -> Result<Vec<Publication>, Problem> {
+    let store = ctx.state.store.clone();
+    let rows = blocking(move || {
+        store.records(&RecordQuery {
+            status,
+            ..RecordQuery::new("index", 1000)
+        })
+    })
+    .await?;
+    let mut out: Vec<Publication> = rows
+        .iter()
+        .filter_map(|r| serde_json::from_str(&r.body).ok())
+        .collect();
+    out.sort_by_key(|p| (p.month, p.revision));
+    Ok(out)
 }
 
 fn index_chart(ctx: &Ctx, series: &[MonthIndex], id: &str) -> Option<Chart> {
@@ -285,28 +229,57 @@ fn index_chart(ctx: &Ctx, series: &[MonthIndex], id: &str) -> Option<Chart> {
 
 fn provisional_note(ctx: &Ctx) -> &'static str {
     ctx.pick(
-        "暂定值：按现有统计数据与默认权重计算，以综试办正式发布为准。基期为首个有放行清单的月份（=100）。",
-        "Provisional: computed from the statistics so far with the default weights; the zone office's publication is authoritative. The base period is the first month with released lists (= 100).",
+        "暂定值：按现有统计数据与现行指数设置计算；以综试办正式发布为准。",
+        "Provisional: computed from the statistics as they stand, with the index settings in force; only the zone office's publication is the index.",
     )
 }
 
+/// The published index: one point per published month (its current revision).
 pub async fn public_index(ctx: &mut Ctx) -> Vec<Section> {
-    let series = match index_series(ctx).await {
-        Ok(s) => s,
+    let published = match publications(ctx, Some("current")).await {
+        Ok(p) => p,
         Err(_) => return vec![Section::new("index", "").note("error", ctx.t(M::UnavailableText))],
     };
-    let mut section = Section::new("index", "").note("info", provisional_note(ctx));
+    let series: Vec<MonthIndex> = published.iter().map(|p| p.index.clone()).collect();
+    let mut section = Section::new("index", "").note("info", published_note(ctx));
     match index_chart(ctx, &series, "index-chart") {
         Some(chart) => section = section.chart(chart),
-        None => section = section.note("info", ctx.t(M::NotYet)),
+        None => {
+            section = section.note(
+                "info",
+                ctx.pick(
+                    "综试办尚未发布任何月份的指数。",
+                    "The zone office has not published the index of any month yet.",
+                ),
+            )
+        }
     }
-    if let Some(last) = series.last() {
-        section = section.fact(
-            month_words(&last.month.to_string(), ctx.lang),
-            last.composite.map(|c| c.to_string()).unwrap_or_default(),
-        );
+    if let Some(last) = published.last() {
+        section = section
+            .fact(
+                month_words(&last.month.to_string(), ctx.lang),
+                last.index
+                    .composite
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+            )
+            .fact(
+                ctx.pick("发布时间", "Published"),
+                i18n::datetime(last.published_at.0, ctx.lang),
+            )
+            .fact(ctx.pick("修订版次", "Revision"), last.revision.to_string());
     }
-    vec![section]
+    vec![section.link(
+        "/api/public/index?format=csv",
+        ctx.pick("下载CSV", "Download CSV"),
+    )]
+}
+
+fn published_note(ctx: &Ctx) -> &'static str {
+    ctx.pick(
+        "综试办按月发布的跨境电子商务指数（基期=100）；每月显示其最新修订版。方法见指数编制说明。",
+        "The CBEC index as the zone office publishes it each month (base period = 100); each month shows its latest revision. The methodology document explains how it is made.",
+    )
 }
 
 // ---- public statistics ----
@@ -562,13 +535,11 @@ pub async fn public_headline(ctx: &mut Ctx) -> Vec<Section> {
         },
         Err(_) => section = section.note("error", ctx.t(M::UnavailableText)),
     }
-    if let Ok(series) = index_series(ctx).await
-        && let Some(chart) = index_chart(ctx, &series, "home-index-chart")
-    {
-        section = section
-            .chart(chart)
-            .note("info", provisional_note(ctx))
-            .link("/index", ctx.t(M::NavIndex));
+    if let Ok(published) = publications(ctx, Some("current")).await {
+        let series: Vec<MonthIndex> = published.iter().map(|p| p.index.clone()).collect();
+        if let Some(chart) = index_chart(ctx, &series, "home-index-chart") {
+            section = section.chart(chart).link("/index", ctx.t(M::NavIndex));
+        }
     }
     vec![section]
 }
@@ -1083,11 +1054,19 @@ pub async fn desk_statistics(ctx: &mut Ctx) -> Result<Vec<Section>, Response> {
     Ok(out)
 }
 
-/// The index for staff: every month's composite, sub-indices and indicators (provisional).
+/// The index for staff: the provisional index of every month (chart, and the indicators of the
+/// latest), the publications with their revisions, and for the zone office the form that
+/// publishes an ended month (`IndexAction::Publish`, journaled; a month published again is a
+/// revision).
 pub async fn desk_index(ctx: &mut Ctx) -> Result<Vec<Section>, Response> {
     let series = index_series(ctx).await.map_err(|p| ctx.failed(p))?;
+    let published = publications(ctx, None).await.map_err(|p| ctx.failed(p))?;
     let mut out = vec![];
-    let mut s = Section::new("index", "").note("info", provisional_note(ctx));
+    let mut s = Section::new("provisional", ctx.pick("暂定值", "Provisional values"))
+        .note("info", provisional_note(ctx));
+    if ctx.param("done").is_some() {
+        s = s.note("ok", ctx.t(M::ActionDone));
+    }
     match index_chart(ctx, &series, "desk-index-chart") {
         Some(chart) => s = s.chart(chart),
         None => s = s.note("info", ctx.t(M::NotYet)),
@@ -1116,7 +1095,7 @@ pub async fn desk_index(ctx: &mut Ctx) -> Result<Vec<Section>, Response> {
                 format!(
                     "{} · {}",
                     month_words(&last.month.to_string(), ctx.lang),
-                    ctx.pick("指标", "indicators")
+                    ctx.pick("指标（暂定）", "indicators (provisional)")
                 ),
             )
             .fact(
@@ -1137,5 +1116,115 @@ pub async fn desk_index(ctx: &mut Ctx) -> Result<Vec<Section>, Response> {
             }),
         );
     }
+    let mut pubs = Section::new("publications", ctx.pick("已发布", "Publications"));
+    if published.is_empty() {
+        pubs = pubs.note("info", ctx.pick("尚未发布。", "Nothing published yet."));
+    } else {
+        pubs = pubs.table(Table {
+            caption: String::new(),
+            head: vec![
+                ctx.t(M::Month).into(),
+                ctx.pick("修订版次", "Revision").into(),
+                ctx.t(M::IndexValue).into(),
+                ctx.pick("发布时间", "Published").into(),
+                ctx.pick("发布人", "By").into(),
+                ctx.t(M::Status).into(),
+                ctx.t(M::Note).into(),
+            ],
+            rows: published
+                .iter()
+                .rev()
+                .map(|p| {
+                    vec![
+                        Cell::text(month_words(&p.month.to_string(), ctx.lang)),
+                        Cell::num(p.revision.to_string()),
+                        Cell::num(p.index.composite.map(|c| c.to_string()).unwrap_or_default()),
+                        Cell::text(i18n::datetime(p.published_at.0, ctx.lang)),
+                        Cell::text(p.published_by.clone()),
+                        if p.superseded_at.is_some() {
+                            Cell::text(ctx.pick("已被修订", "superseded"))
+                        } else {
+                            Cell::text(ctx.pick("现行", "current")).badge("ok")
+                        },
+                        Cell::text(p.note.clone()),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    // The zone office publishes a month that has ended and has data.
+    let zone = matches!(
+        ctx.viewer.as_ref().map(|v| &v.principal),
+        Some(crate::auth::Principal::Regulator(
+            domain::subject::Department::ZoneOffice
+        ))
+    );
+    let this = Month::of(Timestamp(now_ms()));
+    let ended: Vec<(String, String)> = series
+        .iter()
+        .rev()
+        .filter(|m| m.month < this)
+        .map(|m| {
+            (
+                m.month.to_string(),
+                month_words(&m.month.to_string(), ctx.lang),
+            )
+        })
+        .collect();
+    if zone && !ended.is_empty() {
+        pubs = pubs.form(
+            super::page::Form::post(
+                "publish",
+                "/desk/index/publish",
+                ctx.pick("发布", "Publish"),
+            )
+            .title(ctx.pick("发布月度指数", "Publish a month's index"))
+            .field(ctx.csrf_field())
+            .field(super::page::Field::new("select", "month", ctx.t(M::Month)).options(ended))
+            .field(super::page::Field::new("text", "note", ctx.t(M::Note))),
+        );
+    }
+    out.push(pubs);
     Ok(out)
+}
+
+/// Publish a month's index (zone office): the figures as the statistics stand, journaled with
+/// the entry (the same path as `POST /api/v1/index/publications`).
+pub async fn publish(ctx: &Ctx, month: &str, note: String) -> Result<(), Problem> {
+    use crate::auth::Principal;
+    let principal = match ctx.viewer.as_ref().map(|v| v.principal.clone()) {
+        Some(p @ Principal::Regulator(domain::subject::Department::ZoneOffice)) => p,
+        _ => {
+            return Err(Problem::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "the index belongs to the zone office",
+            ));
+        }
+    };
+    let month = Month::parse(month).ok_or_else(|| Problem::bad_request("bad-query", "month"))?;
+    if month >= Month::of(Timestamp(now_ms())) {
+        return Err(Problem::new(
+            axum::http::StatusCode::CONFLICT,
+            "month-not-ended",
+            "only a month that has ended can be published",
+        ));
+    }
+    let store = ctx.state.store.clone();
+    let figures = blocking(move || {
+        let settings = crate::statistics::index_settings(store.as_ref())?;
+        crate::statistics::figures_for(store.as_ref(), &settings, month)
+    })
+    .await?;
+    crate::statistics::index_act(
+        &ctx.state,
+        &principal,
+        domain::statistics::IndexAction::Publish {
+            month,
+            figures,
+            note,
+        },
+    )
+    .await
+    .map(|_| ())
 }

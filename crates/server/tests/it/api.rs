@@ -463,12 +463,12 @@ async fn the_openapi_document_describes_every_route() {
         (
             "portal/enterprise.rs",
             include_str!("../../src/portal/enterprise.rs"),
-            6,
+            8,
         ),
         (
             "portal/desk.rs",
             include_str!("../../src/portal/desk.rs"),
-            19,
+            20,
         ),
         (
             "portal/admin.rs",
@@ -480,6 +480,7 @@ async fn the_openapi_document_describes_every_route() {
             include_str!("../../src/portal/applications.rs"),
             5,
         ),
+        ("statistics.rs", include_str!("../../src/statistics.rs"), 8),
     ];
     let mut routes = Vec::new();
     for (file, source, at_least) in sources {

@@ -347,7 +347,29 @@ async fn a_person_uses_the_portal_in_a_real_browser() {
     );
     camera.shoot(&client, "quota").await;
 
-    // The index page draws its chart (SVG, with a title and a data table beside it).
+    // The zone office publishes the index of the last two months (their statistics are put in
+    // the store directly: the test cannot send declarations in the past), then anyone sees the
+    // index page draw its chart (SVG, with a title and a data table beside it).
+    let this = domain::statistics::Month::of(domain::time::Timestamp(now_ms()));
+    past_statistics(&server, &[this.prev().prev(), this.prev()]).await;
+    add_user(&server, "zoe", "regulator:zone_office", PASSWORD).await;
+    login(&client, &server, "zoe").await;
+    assert_eq!(wait_path(&client, "/desk").await, "/desk");
+    for month in [this.prev().prev(), this.prev()] {
+        client.goto(&format!("{base}/desk/index")).await.unwrap();
+        let select = find(&client, "#publish-month").await;
+        select.select_by_value(&month.to_string()).await.unwrap();
+        fill(&client, "#publish-note", "monthly publication").await;
+        click(&client, "#publish button[type=submit]").await;
+        let note = text_when(&client, "#provisional", |t| t.contains("recorded")).await;
+        assert!(note.contains("The action is recorded"), "{note}");
+    }
+    let publications = text_of(&client, "#publications").await;
+    assert!(publications.contains("current"), "{publications}");
+    camera.shoot(&client, "index-administration").await;
+    click(&client, "#logout-form button").await;
+    assert_eq!(wait_path(&client, "/login").await, "/login");
+
     client.goto(&format!("{base}/index")).await.unwrap();
     let chart = find(&client, "#index-chart").await;
     assert_eq!(chart.attr("role").await.unwrap().as_deref(), Some("img"));
@@ -357,10 +379,79 @@ async fn a_person_uses_the_portal_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(title.as_deref(), Some("CBEC index"));
-    assert!(client.source().await.unwrap().contains("<circle"));
+    let source = client.source().await.unwrap();
+    assert_eq!(
+        source.matches("<circle").count(),
+        2,
+        "one point per published month"
+    );
     camera.shoot(&client, "index").await;
     client.goto(&format!("{base}/")).await.unwrap();
     camera.shoot(&client, "home").await;
 
     client.close().await.unwrap();
+}
+
+/// Statistics cells for past months, written straight into the store (as if declarations had
+/// been released then): two sellers, a platform, a payment institution, a logistics firm.
+async fn past_statistics(server: &TestServer, months: &[domain::statistics::Month]) {
+    use store::{Batch, StatCell, StatTable};
+    let mut cells = Vec::new();
+    for (i, month) in months.iter().enumerate() {
+        let n = 40 + 10 * i as i64;
+        for (ebc, class) in [
+            ("3301960BAA", "05"),
+            ("3301960BAB", "01"),
+            ("3301960BAC", "12"),
+        ] {
+            let mut values = vec![0; StatTable::Lists.measures().len()];
+            values[0] = n;
+            values[1] = n;
+            values[2] = n * 30_000;
+            values[6] = n * 33_000;
+            values[7] = n - 2;
+            cells.push(StatCell {
+                table: StatTable::Lists,
+                day: month.first_day() + 9,
+                keys: [
+                    "I",
+                    "9610",
+                    "116",
+                    ebc,
+                    "3301960AAA",
+                    "3301960CAA",
+                    "3301960DAA",
+                    "HZ-XS",
+                ]
+                .map(String::from)
+                .to_vec(),
+                values,
+            });
+            let mut goods = vec![0; StatTable::Goods.measures().len()];
+            goods[0] = n;
+            goods[1] = n;
+            goods[3] = n * 30_000;
+            cells.push(StatCell {
+                table: StatTable::Goods,
+                day: month.first_day() + 9,
+                keys: ["I", "9610", "116", class, "035", ebc, "HZ-XS"]
+                    .map(String::from)
+                    .to_vec(),
+                values: goods,
+            });
+        }
+    }
+    let store = server.running.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let applied = store.positions().unwrap().applied;
+        store
+            .commit(&Batch {
+                applied,
+                stats: cells,
+                ..Batch::default()
+            })
+            .unwrap();
+    })
+    .await
+    .unwrap();
 }

@@ -12,3 +12,4 @@ mod faults;
 mod guard;
 mod oversight;
 mod portal;
+mod statistics;

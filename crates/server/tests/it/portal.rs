@@ -754,6 +754,15 @@ async fn regulators_work_an_alert_and_a_document_review_by_form() {
         .await;
     assert_eq!(refused.status, 409, "the engine refuses the tax department");
 
+    // The index is the zone office's: customs may not publish it.
+    let month = domain::statistics::Month::of(domain::time::Timestamp(now_ms()))
+        .prev()
+        .to_string();
+    let publish = carl
+        .post("/desk/index/publish", &[("csrf", &csrf), ("month", &month)])
+        .await;
+    assert_eq!(publish.status, 403);
+
     // Customs concludes the document review: released.
     let detail = carl.get(&format!("/desk/declarations/{held}")).await;
     assert!(detail.body.contains("conclude-form"));
