@@ -39,6 +39,10 @@ pub struct DemoArgs {
     /// undervaluing seller, bulk resale, backdated payment) for the risk rules to catch; 0: none.
     #[arg(long, default_value_t = 15)]
     pub scheme_every: u64,
+    /// Months of generated traffic to back-fill at historical times into a fresh store before
+    /// going live, so the statistics and the CBEC index have a history (0: none).
+    #[arg(long, default_value_t = 6)]
+    pub backfill_months: u32,
 }
 
 fn agent() -> ureq::Agent {
@@ -77,6 +81,26 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     let _lock = crate::lock_data_dir(&data)?;
     let mut config = crate::serve_config(&store_args, args.listen)?;
+    if args.backfill_months > 0 {
+        let started = Instant::now();
+        let target = config.store.clone();
+        let pipeline = config.pipeline.clone();
+        let (months, seed) = (args.backfill_months, args.seed ^ 0x00ba_cf11);
+        let report = tokio::task::spawn_blocking(move || {
+            let store = store::open(&target)?;
+            crate::backfill::run(store, &pipeline, months, seed, now_ms())
+        })
+        .await??;
+        if report.months > 0 {
+            eprintln!(
+                "demo: back-filled {} months of generated traffic ({} declarations, {} index months published) in {:.1} s",
+                report.months,
+                report.declarations,
+                report.published,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
     let running = match server::app::start(config.clone()).await {
         Ok(running) => running,
         Err(error) => {
@@ -259,6 +283,9 @@ fn stream(
         desk.customs, desk.inspection
     );
     println!("  public:         {base}/api/public/credit   {base}/api/public/negative-list");
+    println!(
+        "  statistics:     {base}/api/public/index   {base}/api/public/statistics/overview?format=csv   (months before this one are a generated back-fill)"
+    );
     println!("  stop with Ctrl-C.\n");
 
     let mix = traffic::Mix {

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod backfill;
 mod bench;
 mod client;
 mod demo;

@@ -422,9 +422,15 @@ pub fn compute(
                     i.value(f, by_month.get(&m.prev()).copied())
                 })
                 .collect();
-            let base = (!base_values.is_empty()).then(|| {
-                base_values.iter().copied().sum::<Decimal>() / Decimal::from(base_values.len())
-            });
+            // A growth factor has no base when the base period starts with the first month of
+            // data (no month before it): its base is then 1, no change.
+            let base = if base_values.is_empty() {
+                (i.kind() == Kind::Growth).then_some(Decimal::ONE)
+            } else {
+                Some(
+                    base_values.iter().copied().sum::<Decimal>() / Decimal::from(base_values.len()),
+                )
+            };
             let exact = match (raw, base) {
                 (Some(r), Some(b)) if b > Decimal::ZERO => Some(Decimal::ONE_HUNDRED * r / b),
                 _ => None,
@@ -558,6 +564,37 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn growth_against_a_first_month_base_is_against_no_change() {
+        let jan = MonthFigures {
+            month: Some(m("2025-01")),
+            declarations: 10,
+            value_fen: 1_000,
+            ..MonthFigures::default()
+        };
+        let feb = MonthFigures {
+            month: Some(m("2025-02")),
+            declarations: 12,
+            value_fen: 1_500,
+            ..jan.clone()
+        };
+        let idx = compute(&IndexSettings::default(), &[jan, feb], m("2025-02")).unwrap();
+        let growth = |i: Indicator| {
+            idx.sub_indices
+                .iter()
+                .flat_map(|s| &s.indicators)
+                .find(|v| v.indicator == i)
+                .and_then(|v| v.index)
+        };
+        assert_eq!(growth(Indicator::ValueGrowth), Some(Decimal::new(150, 0)));
+        assert_eq!(growth(Indicator::ParcelGrowth), Some(Decimal::new(120, 0)));
+        assert_eq!(
+            growth(Indicator::PaidGrowth),
+            None,
+            "nothing paid: undefined"
+        );
     }
 
     #[test]

@@ -245,7 +245,9 @@ fn a_small_zone_gives_the_hand_computed_lists() {
 #[test]
 fn goods_are_counted_by_class_origin_and_unit() {
     let zone = small_zone();
-    let mut jan: BTreeMap<(&str, &str), (i64, i64, i64, i64, i64)> = BTreeMap::new();
+    /// (declarations, lines, qty, value, vat) by (class, origin).
+    type Sums = (i64, i64, i64, i64, i64);
+    let mut jan: BTreeMap<(&str, &str), Sums> = BTreeMap::new();
     for (cell, m) in &zone.goods {
         if cell.day / 100 == 202601 {
             let e = jan

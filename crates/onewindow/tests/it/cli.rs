@@ -291,3 +291,55 @@ fn portal_accounts_are_managed_from_the_command_line() {
     let (code, _) = run(&["user", "enable", "nobody"]);
     assert_eq!(code, 1);
 }
+
+/// `onewindow demo` back-fills months of generated traffic at historical times into its fresh
+/// store, with the zone office publishing each ended month: statistics and the index have a
+/// history from the first minute.
+#[test]
+fn the_demo_starts_with_a_back_filled_index_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let output = Command::new(BIN)
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--declarations",
+            "2",
+            "--rate",
+            "50",
+        ])
+        .args(["--backfill-months", "2", "--scheme-every", "0", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("back-filled 2 months"), "{stderr}");
+    let store = store::open(data.to_str().unwrap()).unwrap();
+    // Both back-filled months are published (the first is the base: 100).
+    let published = store
+        .records(&store::RecordQuery::new("index", 10))
+        .unwrap();
+    assert_eq!(published.len(), 2, "{published:?}");
+    assert!(published[0].body.contains("\"composite\":\"100.00\""));
+    // The statistics of those months came from released declarations.
+    let now = domain::time::Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    );
+    let this = domain::statistics::facts::Month::of(now);
+    let months =
+        server::statistics::month_figures(store.as_ref(), this.prev().prev(), this.prev()).unwrap();
+    assert_eq!(months.len(), 2);
+    for m in &months {
+        assert!(m.declarations > 10, "{m:?}");
+        assert!(
+            m.enterprises >= 3 && m.countries > 1 && m.classes > 1,
+            "{m:?}"
+        );
+        assert!(m.first_pass <= m.declarations);
+    }
+}
