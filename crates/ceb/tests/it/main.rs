@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod c14n;
 mod hostile;
 mod invalid;
 mod props;
