@@ -357,6 +357,22 @@ pub fn verify_document(doc: &Document) -> Result<Verified, SignatureError> {
     })
 }
 
+/// Verify a raw SM2-with-SM3 signature (default signer ID; `signature` as 64 bytes `r‖s` or
+/// DER) of `message` with an SM2 public key given as a SEC1 point (`04‖x‖y`). For checking
+/// what a signing device produced, outside a message.
+pub fn verify_sm2(public_key_sec1: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    use sm2::dsa::signature::Verifier as _;
+    let Ok(key) = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DIST_ID, public_key_sec1) else {
+        return false;
+    };
+    let sig = if signature.len() == sm2::dsa::Signature::BYTE_SIZE {
+        sm2::dsa::Signature::from_slice(signature)
+    } else {
+        sm2::dsa::Signature::from_der(signature)
+    };
+    sig.is_ok_and(|sig| key.verify(message, &sig).is_ok())
+}
+
 fn malformed_xml(e: XmlError) -> SignatureError {
     SignatureError::Malformed(format!("the document cannot be canonicalized: {e}"))
 }
