@@ -19,6 +19,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "records",
         sql: include_str!("../migrations/sqlite/0002_records.sql"),
     },
+    Migration {
+        version: 6,
+        name: "certificates",
+        sql: include_str!("../migrations/sqlite/0006_certificates.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -31,5 +36,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "records",
         sql: include_str!("../migrations/postgres/0002_records.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "certificates",
+        sql: include_str!("../migrations/postgres/0006_certificates.sql"),
     },
 ];

@@ -108,6 +108,22 @@ pub(crate) const RECORDS: &[Column] = &[
     ("body", "text"),
 ];
 
+pub(crate) const CERTIFICATES: &[Column] = &[
+    ("enterprise", "text"),
+    ("fingerprint", "text"),
+    ("serial", "text"),
+    ("subject", "text"),
+    ("algorithm", "text"),
+    ("not_before_ms", "int8"),
+    ("not_after_ms", "int8"),
+    ("der", "bytea"),
+    ("filed_at_ms", "int8"),
+    ("revoked_at_ms", "int8"),
+];
+
+/// The key of [`CERTIFICATES`].
+pub(crate) const CERTIFICATE_KEY: &[&str] = &["enterprise", "fingerprint"];
+
 /// Tables that `reset_projections` empties (everything but the journal and the credentials).
 pub(crate) const PROJECTION_TABLES: &[&str] = &[
     "state",
@@ -117,6 +133,7 @@ pub(crate) const PROJECTION_TABLES: &[&str] = &[
     "tax_bills",
     "enterprises",
     "records",
+    "certificates",
 ];
 
 /// `a, b, c`

@@ -156,5 +156,6 @@ pub fn full_batch(seq: i64) -> Batch {
             Some(&format!("E{seq}")),
             "A",
         )],
+        ..Batch::default()
     }
 }
