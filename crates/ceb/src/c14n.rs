@@ -84,6 +84,56 @@ pub fn canonicalize(
     selection: &Selection,
     comments: Comments,
 ) -> Result<Vec<u8>, XmlError> {
+    run(source, selection, comments, None)
+}
+
+/// Canonicalize one element, given its byte range in `source` and what it inherits: the
+/// namespace bindings in scope at its parent (`(prefix, uri)`, "" for the default namespace, in
+/// document order so later ones win) and the parent's `xml:*` attributes in scope. The same
+/// output as [`Selection::Subtree`] over the whole document, without reading what comes before
+/// the element (the hardened reader's tree knows the ancestors' declarations).
+pub fn canonicalize_element(
+    source: &str,
+    span: Range<usize>,
+    in_scope: &[(String, String)],
+    xml_attrs: &[(String, String)],
+    comments: Comments,
+) -> Result<Vec<u8>, XmlError> {
+    let Some(fragment) = source.get(span.clone()) else {
+        return Err(XmlError::Syntax(
+            "the element is not in the document".into(),
+        ));
+    };
+    let mut scope = Vec::new();
+    for (prefix, uri) in in_scope {
+        bind(&mut scope, prefix, uri);
+    }
+    let mut inherited = Vec::new();
+    for (name, value) in xml_attrs {
+        bind(&mut inherited, name, value);
+    }
+    let parent = Frame {
+        in_scope: scope,
+        rendered: Vec::new(),
+        xml_attrs: inherited,
+        output: false,
+    };
+    run(
+        fragment,
+        &Selection::Subtree {
+            apex: 0..fragment.len(),
+        },
+        comments,
+        Some(parent),
+    )
+}
+
+fn run(
+    source: &str,
+    selection: &Selection,
+    comments: Comments,
+    parent: Option<Frame>,
+) -> Result<Vec<u8>, XmlError> {
     let mut out = Vec::with_capacity(source.len());
     let mut reader = Reader::from_str(source);
     {
@@ -92,7 +142,7 @@ pub fn canonicalize(
         cfg.check_end_names = true;
         cfg.trim_text(false);
     }
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut stack: Vec<Frame> = parent.into_iter().collect();
     // Depth inside the excluded subtree (0 = not inside it).
     let mut skipping = 0usize;
     // Whether the document element has started / ended (for whitespace and the #xA rules).

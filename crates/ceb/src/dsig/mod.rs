@@ -334,14 +334,7 @@ pub fn verify_document(doc: &Document) -> Result<Verified, SignatureError> {
         return Err(SignatureError::DigestMismatch);
     }
     // 5. The signature over the canonical SignedInfo, in its context (inherited namespaces).
-    let signed_info = c14n::canonicalize(
-        &doc.source,
-        &Selection::Subtree {
-            apex: parts.signed_info_span.clone(),
-        },
-        parts.comments,
-    )
-    .map_err(malformed_xml)?;
+    let signed_info = canonical_signed_info(doc, signature, parts.comments)?;
     verify_value(
         &certificate,
         parts.algorithm,
@@ -372,6 +365,37 @@ pub fn verify_sm2(public_key_sec1: &[u8], message: &[u8], signature: &[u8]) -> b
     };
     sig.is_ok_and(|sig| key.verify(message, &sig).is_ok())
 }
+
+/// The canonical form of a signature's `SignedInfo` in its place: it inherits the namespaces
+/// declared on the root and on `ds:Signature` (and their `xml:*` attributes).
+pub(crate) fn canonical_signed_info(
+    doc: &Document,
+    signature: &Element,
+    comments: Comments,
+) -> Result<Vec<u8>, SignatureError> {
+    let signed_info = ds(signature, "SignedInfo")?;
+    let mut in_scope = Vec::new();
+    let mut xml_attrs = Vec::new();
+    for e in [&doc.root, signature] {
+        in_scope.extend(e.ns_decls.iter().cloned());
+        xml_attrs.extend(
+            e.attrs
+                .iter()
+                .filter(|a| a.ns.as_deref() == Some(XML_NS))
+                .map(|a| (a.name.clone(), a.value.clone())),
+        );
+    }
+    c14n::canonicalize_element(
+        &doc.source,
+        signed_info.span.clone(),
+        &in_scope,
+        &xml_attrs,
+        comments,
+    )
+    .map_err(malformed_xml)
+}
+
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
 fn malformed_xml(e: XmlError) -> SignatureError {
     SignatureError::Malformed(format!("the document cannot be canonicalized: {e}"))
@@ -426,7 +450,6 @@ struct Parts {
     key_name: Option<String>,
     /// Base64 text of `X509Certificate`.
     certificate: String,
-    signed_info_span: std::ops::Range<usize>,
 }
 
 fn ds<'a>(e: &'a Element, name: &str) -> Result<&'a Element, SignatureError> {
@@ -546,6 +569,5 @@ fn read_signature(signature: &Element) -> Result<Parts, SignatureError> {
         signature_value,
         key_name,
         certificate,
-        signed_info_span: signed_info.span.clone(),
     })
 }

@@ -176,6 +176,13 @@ pub fn sign(document: &[u8], signer: &Signer) -> Result<Vec<u8>, SignError> {
 /// sample (the verification costs about twice the signing).
 pub fn sign_unchecked(document: &[u8], signer: &Signer) -> Result<Vec<u8>, SignError> {
     let limits = Limits::default();
+    // A message without any signature whose root end tag is its last markup (what generators
+    // write) is signed with one parse; anything else takes the general path.
+    if let Some(at) = quick_insertion_point(document)
+        && let Some(signed) = sign_at(document, at, signer, &limits, true)?
+    {
+        return Ok(signed);
+    }
     let doc = parse_document(document, &limits)?;
     // Cut out any earlier signature of the root, with the whitespace before it.
     let mut unsigned: Vec<u8> = Vec::with_capacity(document.len() + 4096);
@@ -212,6 +219,44 @@ pub fn sign_unchecked(document: &[u8], signer: &Signer) -> Result<Vec<u8>, SignE
     let insert_at = inner_end - (content.len() - content.trim_end().len());
     let at = byte_offset(&unsigned, &doc, insert_at)
         .ok_or_else(|| SignError::Shape("cannot locate the end of the root element".into()))?;
+    sign_at(&unsigned, at, signer, &limits, false)?.ok_or_else(|| {
+        SignError::Shape("the signature was not placed as the root's last child".into())
+    })
+}
+
+/// Where a signature goes when the message has none and its root end tag is the last markup:
+/// after the last non-whitespace byte before that end tag. `None` sends the caller to the
+/// general path (which the draft's parse double-checks anyway). Byte-level search is safe in
+/// GB18030 too: `<`, `/`, `>` and whitespace never occur inside its multi-byte characters.
+fn quick_insertion_point(document: &[u8]) -> Option<usize> {
+    if document.windows(9).any(|w| w == b"Signature") {
+        return None;
+    }
+    let end = document.iter().rposition(|b| !b.is_ascii_whitespace())? + 1;
+    if document.get(end - 1) != Some(&b'>') {
+        return None;
+    }
+    let close = document.get(..end)?.windows(2).rposition(|w| w == b"</")?;
+    let mut at = close;
+    while at > 0
+        && document
+            .get(at - 1)
+            .is_some_and(|b| b.is_ascii_whitespace())
+    {
+        at -= 1;
+    }
+    Some(at)
+}
+
+/// Sign `unsigned` with the signature inserted at byte `at`. `Ok(None)` when, on `check`, the
+/// signature did not land as the last child of the root (the quick path guessed wrong).
+fn sign_at(
+    unsigned: &[u8],
+    at: usize,
+    signer: &Signer,
+    limits: &Limits,
+    check: bool,
+) -> Result<Option<Vec<u8>>, SignError> {
     let (head, tail) = unsigned.split_at(at.min(unsigned.len()));
     let assemble = |signature: &str| -> Vec<u8> {
         let mut out = Vec::with_capacity(head.len() + tail.len() + signature.len() + 2);
@@ -224,15 +269,33 @@ pub fn sign_unchecked(document: &[u8], signer: &Signer) -> Result<Vec<u8>, SignE
     // The digest does not depend on the signature: compute it with a placeholder in place.
     let b64 = base64::engine::general_purpose::STANDARD;
     let draft = assemble(&signature_xml(signer, "", SIGNATURE_VALUE_PLACEHOLDER));
-    let draft_doc = parse_document(&draft, &limits)?;
-    let span = signatures(&draft_doc.root)
+    let draft_doc = parse_document(&draft, limits)?;
+    let mut placed = signatures(&draft_doc.root);
+    let signature = placed
         .next()
-        .map(|s| s.span.clone())
-        .ok_or_else(|| SignError::Shape("the signature was not placed under the root".into()))?;
+        .ok_or_else(|| SignError::Shape("the signature was not placed under the root".into()));
+    let signature = match signature {
+        Ok(s) => s,
+        Err(_) if check => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if check {
+        let last = draft_doc.root.children.last().map(|c| c.span.clone());
+        let after_root = draft_doc
+            .source
+            .get(draft_doc.root.span.end..)
+            .unwrap_or_default();
+        if placed.next().is_some()
+            || last != Some(signature.span.clone())
+            || !after_root.trim().is_empty()
+        {
+            return Ok(None);
+        }
+    }
     let content = c14n::canonicalize(
         &draft_doc.source,
         &Selection::Document {
-            exclude: Some(span),
+            exclude: Some(signature.span.clone()),
         },
         Comments::Without,
     )?;
@@ -240,25 +303,17 @@ pub fn sign_unchecked(document: &[u8], signer: &Signer) -> Result<Vec<u8>, SignE
     // The signed SignedInfo, canonical in its place (it inherits the root's namespaces). Its
     // DigestValue is base64, which canonicalization leaves as it is, so the digest is put into
     // the canonical draft rather than parsing the message once more.
-    let signed_info = signatures(&draft_doc.root)
-        .next()
-        .and_then(|s| s.child(Some(DS_NS), "SignedInfo"))
-        .map(|s| s.span.clone())
-        .ok_or_else(|| SignError::Shape("SignedInfo was not placed".into()))?;
-    let draft_info = c14n::canonicalize(
-        &draft_doc.source,
-        &Selection::Subtree { apex: signed_info },
-        Comments::Without,
-    )?;
+    let draft_info = super::canonical_signed_info(&draft_doc, signature, Comments::Without)?;
     let empty = b"<ds:DigestValue></ds:DigestValue>";
     let at_digest = draft_info
         .windows(empty.len())
         .position(|w| w == empty)
         .ok_or_else(|| SignError::Shape("DigestValue was not placed".into()))?;
+    let (before, after) = draft_info.split_at(at_digest + "<ds:DigestValue>".len());
     let mut canonical = Vec::with_capacity(draft_info.len() + digest.len());
-    canonical.extend_from_slice(&draft_info[..at_digest + 16]);
+    canonical.extend_from_slice(before);
     canonical.extend_from_slice(digest.as_bytes());
-    canonical.extend_from_slice(&draft_info[at_digest + 16..]);
+    canonical.extend_from_slice(after);
     let value = b64.encode(signer.sign_value(&canonical)?);
-    Ok(assemble(&signature_xml(signer, &digest, &value)))
+    Ok(Some(assemble(&signature_xml(signer, &digest, &value))))
 }
