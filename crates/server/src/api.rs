@@ -30,6 +30,19 @@ pub struct AppState {
     pub buyer_secret: Arc<Vec<u8>>,
     /// The settings in force (updated when an administrator changes them).
     pub settings: Arc<std::sync::RwLock<domain::settings::Settings>>,
+    /// The certificates on file, by enterprise: what intake checks signatures against.
+    pub certificates: Arc<crate::signatures::Certificates>,
+}
+
+impl AppState {
+    /// What intake checks a message's signature with, under the settings in force.
+    pub fn signature_gate(&self) -> crate::signatures::Gate {
+        let policy = match self.settings.read() {
+            Ok(s) => s.signatures,
+            Err(poisoned) => poisoned.into_inner().signatures,
+        };
+        crate::signatures::Gate::new(policy, self.certificates.clone())
+    }
 }
 
 /// Largest request body accepted (a CEB message may carry 100 nodes).
@@ -57,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tariff", post(load_tariff))
         .route("/api/v1/settings", get(get_settings).put(put_settings))
         .merge(crate::oversight::routes())
+        .merge(crate::certificates::routes())
         .fallback(|| async { Problem::not_found("route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
@@ -152,6 +166,7 @@ async fn post_message(
         .is_some_and(|v| v.contains("json"));
     let limits = state.limits.clone();
     let sender_for_parse = sender.clone();
+    let gate = state.signature_gate();
     let prepared = tokio::task::spawn_blocking(move || {
         intake::prepare(
             &body,
@@ -159,6 +174,7 @@ async fn post_message(
             &limits,
             Some(&sender_for_parse),
             received_at_ms,
+            &gate,
         )
     })
     .await

@@ -118,12 +118,23 @@ pub async fn start_with(
         tokio::task::spawn_blocking(move || Pipeline::start(store, pipeline_config, decider))
             .await??
     };
+    let certificates = {
+        let store = store.clone();
+        Arc::new(
+            tokio::task::spawn_blocking(move || {
+                crate::signatures::Certificates::load(store.as_ref())
+            })
+            .await??,
+        )
+    };
+    let reload = reload_certificates(store.clone(), certificates.clone());
     let state = AppState {
         store: store.clone(),
         ingest: pipeline.ingest.clone(),
         limits: Arc::new(config.limits.clone()),
         buyer_secret: Arc::new(config.pipeline.buyer_secret.clone()),
         settings: Arc::new(std::sync::RwLock::new(pipeline.settings.clone())),
+        certificates,
     };
     let app = api::router(state)
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -143,6 +154,7 @@ pub async fn start_with(
         if let Err(error) = served {
             tracing::error!(%error, "server stopped with an error");
         }
+        reload.abort();
         // Every AppState clone is gone with the router: the writer drains and stops.
         let _ = tokio::task::spawn_blocking(move || pipeline.shutdown()).await;
     });
@@ -152,6 +164,29 @@ pub async fn start_with(
         store,
         stop: Some(stop_tx),
         task,
+    })
+}
+
+/// How often the certificate cache is re-read from the store in full: this node refreshes it at
+/// once when it files or revokes a certificate; the periodic reload brings in what other nodes
+/// (sharing a PostgreSQL store) filed.
+const CERTIFICATE_RELOAD: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn reload_certificates(
+    store: Arc<dyn Store>,
+    cache: Arc<crate::signatures::Certificates>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CERTIFICATE_RELOAD);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let (store, cache) = (store.clone(), cache.clone());
+            let reloaded = tokio::task::spawn_blocking(move || cache.reload(store.as_ref())).await;
+            if let Ok(Err(error)) = reloaded {
+                tracing::warn!(%error, "certificate cache not reloaded; keeping the last one");
+            }
+        }
     })
 }
 

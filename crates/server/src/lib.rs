@@ -6,6 +6,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod certificates;
 pub mod intake;
 pub mod mapping;
 pub mod openapi;
@@ -13,4 +14,5 @@ pub mod outlet;
 pub mod oversight;
 pub mod pipeline;
 pub mod problem;
+pub mod signatures;
 pub mod view;

@@ -104,6 +104,9 @@ impl Store for Flaky {
     fn projection_digest(&self) -> Result<String> {
         self.inner.projection_digest()
     }
+    fn certificates(&self, enterprise: Option<&str>) -> Result<Vec<store::CertificateRow>> {
+        self.inner.certificates(enterprise)
+    }
 }
 
 fn job(message: &traffic::GeneratedMessage) -> Job {
@@ -113,6 +116,7 @@ fn job(message: &traffic::GeneratedMessage) -> Job {
         &ceb::Limits::default(),
         Some(&message.sender),
         now_ms(),
+        &crate::support::demo_gate(),
     )
     .unwrap();
     Job::message(prepared, message.sender.clone(), now_ms())
