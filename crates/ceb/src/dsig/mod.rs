@@ -354,7 +354,6 @@ pub fn verify_document(doc: &Document) -> Result<Verified, SignatureError> {
 /// DER) of `message` with an SM2 public key given as a SEC1 point (`04‖x‖y`). For checking
 /// what a signing device produced, outside a message.
 pub fn verify_sm2(public_key_sec1: &[u8], message: &[u8], signature: &[u8]) -> bool {
-    use sm2::dsa::signature::Verifier as _;
     let Ok(key) = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DIST_ID, public_key_sec1) else {
         return false;
     };
@@ -363,7 +362,21 @@ pub fn verify_sm2(public_key_sec1: &[u8], message: &[u8], signature: &[u8]) -> b
     } else {
         sm2::dsa::Signature::from_der(signature)
     };
-    sig.is_ok_and(|sig| key.verify(message, &sig).is_ok())
+    sig.is_ok_and(|sig| sm2_verify_vartime(&key, message, &sig))
+}
+
+/// The `sm2` crate's own (constant-time) verification against OneWindow's variable-time one,
+/// for tests: both must agree on every input.
+#[doc(hidden)]
+pub fn sm2_verifiers_agree(public_key_sec1: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    use sm2::dsa::signature::Verifier as _;
+    let (Ok(key), Ok(sig)) = (
+        sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DIST_ID, public_key_sec1),
+        sm2::dsa::Signature::from_slice(signature),
+    ) else {
+        return true;
+    };
+    key.verify(message, &sig).is_ok() == sm2_verify_vartime(&key, message, &sig)
 }
 
 /// The canonical form of a signature's `SignedInfo` in its place: it inherits the namespaces
@@ -401,6 +414,78 @@ fn malformed_xml(e: XmlError) -> SignatureError {
     SignatureError::Malformed(format!("the document cannot be canonicalized: {e}"))
 }
 
+/// The SM2 curve's a, b and generator (GB/T 32918.5), as they enter the signer hash Z.
+const SM2_A: [u8; 32] = hex32("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC");
+const SM2_B: [u8; 32] = hex32("28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93");
+const SM2_GX: [u8; 32] = hex32("32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7");
+const SM2_GY: [u8; 32] = hex32("BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0");
+
+const fn hex32(s: &str) -> [u8; 32] {
+    const fn nibble(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => c - b'a' + 10,
+        }
+    }
+    let b = s.as_bytes();
+    let mut out = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        out[i] = nibble(b[2 * i]) << 4 | nibble(b[2 * i + 1]);
+        i += 1;
+    }
+    out
+}
+
+/// SM2 verification (GB/T 32918.2 §7, signer ID [`SM2_DIST_ID`]) in variable time: everything it
+/// computes on is public (key, message, signature), so it may use the generator table and wNAF,
+/// about twice as fast as the `sm2` crate's constant-time `verify`. Tests check that both agree.
+pub(crate) fn sm2_verify_vartime(
+    key: &sm2::dsa::VerifyingKey,
+    message: &[u8],
+    signature: &sm2::dsa::Signature,
+) -> bool {
+    use sm2::elliptic_curve::group::Group as _;
+    use sm2::elliptic_curve::ops::{MulByGeneratorVartime as _, Reduce as _};
+    use sm2::elliptic_curve::point::AffineCoordinates as _;
+    use sm2::elliptic_curve::sec1::ToSec1Point as _;
+    let public = sm2::PublicKey::from(key);
+    let point = public.to_sec1_point(false);
+    let Some(xy) = point.as_bytes().get(1..) else {
+        return false;
+    };
+    // Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA), e = SM3(Z ‖ M).
+    let entl = u16::try_from(SM2_DIST_ID.len() * 8).unwrap_or(0);
+    let mut z = sm3::Sm3::new();
+    sm3::Digest::update(&mut z, entl.to_be_bytes());
+    sm3::Digest::update(&mut z, SM2_DIST_ID.as_bytes());
+    for part in [&SM2_A, &SM2_B, &SM2_GX, &SM2_GY] {
+        sm3::Digest::update(&mut z, part);
+    }
+    sm3::Digest::update(&mut z, xy);
+    let mut e = sm3::Sm3::new();
+    sm3::Digest::update(&mut e, sm3::Digest::finalize(z));
+    sm3::Digest::update(&mut e, message);
+    let e: [u8; 32] = sm3::Digest::finalize(e).into();
+    let e = sm2::Scalar::reduce(&sm2::FieldBytes::from(e));
+    let (r, s) = (signature.r(), signature.s());
+    let t = *r + *s;
+    if bool::from(t.is_zero()) {
+        return false;
+    }
+    let sum = sm2::ProjectivePoint::mul_by_generator_and_mul_add_vartime(
+        &s,
+        &t,
+        &sm2::ProjectivePoint::from(*public.as_affine()),
+    );
+    if bool::from(sum.is_identity()) {
+        return false;
+    }
+    let x = sum.to_affine().x();
+    *r == e + sm2::Scalar::reduce(&x)
+}
+
 fn verify_value(
     certificate: &Certificate,
     algorithm: SignatureAlgorithm,
@@ -421,8 +506,11 @@ fn verify_value(
                     value.len()
                 ))
             })?;
-            vk.verify(signed, &sig)
-                .map_err(|_| SignatureError::BadSignature)
+            if sm2_verify_vartime(vk, signed, &sig) {
+                Ok(())
+            } else {
+                Err(SignatureError::BadSignature)
+            }
         }
         (keys::PublicKey::Rsa(pk), KeyKind::Rsa) => {
             let vk = rsa::pkcs1v15::VerifyingKey::<sha1::Sha1>::new((**pk).clone());

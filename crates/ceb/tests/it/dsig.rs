@@ -494,3 +494,26 @@ fn xmlsec1_and_onewindow_verify_each_others_rsa_signatures() {
     assert_eq!(v.certificate, *signer.certificate());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// OneWindow verifies SM2 in variable time (all inputs are public); the `sm2` crate's
+    /// constant-time verification must give the same answer, for good signatures and for
+    /// signatures over another message.
+    #[test]
+    fn the_fast_sm2_verification_agrees_with_the_crates(seed in any::<[u8; 8]>(), message in prop::collection::vec(any::<u8>(), 0..300), flip in any::<usize>()) {
+        use sm2::dsa::signature::Signer as _;
+        let key = PrivateKey::sm2_from_seed(&seed);
+        let PrivateKey::Sm2(signing) = &key else { unreachable!() };
+        let public = signing.verifying_key().to_sec1_bytes();
+        let sig: sm2::dsa::Signature = signing.sign(&message);
+        let raw = sig.to_bytes();
+        prop_assert!(dsig::verify_sm2(&public, &message, &raw));
+        prop_assert!(dsig::sm2_verifiers_agree(&public, &message, &raw));
+        let mut other = message.clone();
+        if other.is_empty() { other.push(1) } else { let i = flip % other.len(); other[i] ^= 0x01; }
+        prop_assert!(!dsig::verify_sm2(&public, &other, &raw));
+        prop_assert!(dsig::sm2_verifiers_agree(&public, &other, &raw));
+    }
+}
