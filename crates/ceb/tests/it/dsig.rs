@@ -517,3 +517,22 @@ proptest! {
         prop_assert!(dsig::sm2_verifiers_agree(&public, &other, &raw));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Hostile bytes get a verdict, never a panic: arbitrary input, and a signed message cut
+    /// short or with bytes overwritten anywhere (KeyInfo and the certificate included).
+    #[test]
+    fn any_input_gets_a_verdict(noise in prop::collection::vec(any::<u8>(), 0..400), cut in any::<prop::sample::Index>(), at in any::<prop::sample::Index>(), with in any::<u8>()) {
+        let _ = dsig::verify_bytes(&noise);
+        let signed = signed_fixture();
+        let _ = dsig::verify_bytes(&signed[..cut.index(signed.len())]);
+        let mut changed = signed.to_vec();
+        let i = at.index(changed.len());
+        changed[i] = with;
+        let _ = dsig::verify_bytes(&changed);
+        let _ = dsig::sign_unchecked(&changed, &sm2_signer());
+        let _ = ceb::dsig::Certificate::from_pem_or_der(&noise);
+    }
+}
