@@ -477,3 +477,30 @@ async fn a_rebuild_reproduces_filed_and_revoked_certificates() {
     .unwrap();
     assert_eq!(after, before);
 }
+
+/// A message wrapped in a DXP envelope is verified on the business message inside, as signed.
+#[tokio::test]
+async fn a_dxp_wrapped_message_is_verified_on_the_business_message_inside() {
+    let server = support::start().await;
+    let inv = of_type(&clean(53), "CEB621Message").clone();
+    let info = ceb::DxpInfo {
+        cop_msg_id: "MSG-0001".into(),
+        sender_id: "DXPENT0000000011".into(),
+        receiver_ids: vec!["DXPEDCCEB0000002".into()],
+        creat_time: "2026-03-01T10:00:00".into(),
+        msg_type: "CEB621Message".into(),
+        file_name: None,
+    };
+    let tampered = inv.xml.replacen("<ceb:orderNo>", "<ceb:orderNo>X", 1);
+    let wrapped_bad = ceb::DxpMsg::wrap(tampered.as_bytes(), info.clone()).to_xml();
+    let (status, body) = server.send(&with_xml(&inv, wrapped_bad)).await;
+    let (code, ceb900) = refused(status, &body);
+    assert_eq!(code, "1004");
+    assert!(
+        ceb900.contains("<oriCopMsgId>MSG-0001</oriCopMsgId>"),
+        "{ceb900}"
+    );
+    let wrapped = ceb::DxpMsg::wrap(inv.xml.as_bytes(), info).to_xml();
+    let (status, body) = server.send(&with_xml(&inv, wrapped)).await;
+    assert_eq!(status, 200, "{body}");
+}
