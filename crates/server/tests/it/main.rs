@@ -7,5 +7,6 @@ mod support;
 mod api;
 mod durability;
 mod faults;
+mod guard;
 mod oversight;
 mod signatures;
