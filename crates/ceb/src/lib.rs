@@ -3,6 +3,8 @@
 //! serialization. No I/O and no clock: everything here is a pure function of its input.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod c14n;
+pub mod dsig;
 pub mod message;
 mod parse;
 pub mod schema;

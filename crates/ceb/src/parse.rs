@@ -63,6 +63,10 @@ impl std::fmt::Display for Rejection {
         let what = match self.code {
             "0001" => "format error",
             "0002" => "schema validation failed",
+            "1001" => "invalid signature (数字签名无效)",
+            "1002" => "signature expired (数字签名过期)",
+            "1004" => "signature does not match the data (签名与数据不符)",
+            "1999" => "signature refused (其他安全错误)",
             _ => "message refused",
         };
         write!(

@@ -76,6 +76,26 @@ pub struct Settings {
     pub listing: crate::negative::ListingSettings,
     /// How risk score and credit class decide (docs/risk-rules.md).
     pub policy: crate::clearance::Policy,
+    /// Whether message signatures are enforced at intake (docs/signatures.md).
+    pub signatures: SignaturePolicy,
+}
+
+/// How intake treats the XML signatures of messages (加签验签). The signature check itself runs
+/// in the server before the journal; this is only the switch, journaled with the other settings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignaturePolicy {
+    /// CEB621/623/625/711 must carry a valid signature by a certificate filed for the sender and
+    /// valid when the message arrives; any other declaration that carries one is checked the
+    /// same way.
+    #[default]
+    Required,
+    /// A migration period: signatures are checked as under `required`, except for senders who
+    /// have no certificate on file yet, whose messages pass unverified.
+    #[serde(alias = "verify_if_present")]
+    VerifyIfPresent,
+    /// Signatures are not checked (the schema still requires the element where it does).
+    Off,
 }
 
 impl Default for Settings {
@@ -101,6 +121,7 @@ impl Default for Settings {
             credit: crate::credit::CreditModel::default(),
             listing: crate::negative::ListingSettings::default(),
             policy: crate::clearance::Policy::default(),
+            signatures: SignaturePolicy::default(),
         }
     }
 }

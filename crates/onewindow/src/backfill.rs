@@ -143,6 +143,12 @@ fn fill(
     let filing = intake::admin_content(intake::FILING, csv.as_bytes(), t0)
         .map_err(|e| anyhow::anyhow!(e))?;
     ingest.submit_blocking(Job::admin(intake::FILING, csv.into_bytes(), filing, t0))?;
+    crate::bench::file_demo_certificates(ingest, t0)?;
+    // Messages are checked at the door as the live server checks them (signatures included).
+    let gate = server::signatures::Gate::new(
+        domain::settings::Settings::default().signatures,
+        std::sync::Arc::new(server::signatures::Certificates::load(store)?),
+    );
     let mut generator = traffic::Generator::new(seed, traffic::Mix::default());
     let limits = ceb::Limits::default();
     let mut day = start;
@@ -193,6 +199,7 @@ fn fill(
                         &limits,
                         Some(&m.sender),
                         received,
+                        &gate,
                     ) else {
                         continue;
                     };

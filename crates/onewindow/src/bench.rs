@@ -1,7 +1,9 @@
 //! `onewindow bench`: generated import declarations through the whole path — parse, validate,
 //! journal, match, limits, tax, receipts, projections — on the embedded store and on PostgreSQL.
 //! Prints declarations per second, latency percentiles from the last document of a declaration to
-//! its final receipt, and, from the same run, the rate of parsing alone.
+//! its final receipt, and, from the same run, the rate of parsing alone and of signature
+//! verification alone. The generator signs every CEB621 before timing starts; the runs verify
+//! them (`--signatures required`, the default) or not (`off`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,6 +38,11 @@ pub struct BenchArgs {
     /// configuration) and/or `off` (every rule switched off); both to compare their cost.
     #[arg(long, default_values_t = vec!["on".to_string()])]
     pub rules: Vec<String>,
+    /// Signature checks during the runs: `required` (the default setting: every CEB621 is
+    /// verified against the demo certificates, filed first) and/or `off`; both to compare their
+    /// cost. The generator signs before timing starts either way.
+    #[arg(long, default_values_t = vec!["required".to_string()])]
+    pub signatures: Vec<String>,
 }
 
 struct Message {
@@ -117,7 +124,43 @@ type Pending = (
     oneshot::Receiver<Result<Accepted, PipelineError>>,
 );
 
+/// Verify the signature of every signed message on one thread; returns verifications per
+/// second and how many there were.
+fn verify_rate(messages: &[Message]) -> (f64, usize) {
+    let signed: Vec<&Message> = messages
+        .iter()
+        .filter(|m| m.body.windows(13).any(|w| w == b"<ds:Signature"))
+        .collect();
+    let start = Instant::now();
+    for m in &signed {
+        let _ = std::hint::black_box(ceb::dsig::verify_bytes(&m.body).is_ok());
+    }
+    (
+        signed.len() as f64 / start.elapsed().as_secs_f64(),
+        signed.len(),
+    )
+}
+
+/// File every demo enterprise's test certificate (journal entries, as an administrator would).
+/// File the demo enterprises' test certificates (journaled, as the administrator would).
+pub(crate) fn file_demo_certificates(
+    ingest: &server::pipeline::Ingest,
+    at_ms: i64,
+) -> anyhow::Result<()> {
+    for (code, certificate) in traffic::demo_certificates() {
+        let entry = server::signatures::CertificateEntry::file(code, certificate);
+        ingest.submit_blocking(Job::admin(
+            server::signatures::CERTIFICATE,
+            entry.to_json(),
+            intake::Intake::Certificate(Box::new(entry)),
+            at_ms,
+        ))?;
+    }
+    Ok(())
+}
+
 /// One run through the whole path; `pace`: declarations per second to offer (None: as fast as possible).
+#[allow(clippy::too_many_arguments)]
 fn run_once(
     target: &str,
     messages: &[Message],
@@ -125,9 +168,14 @@ fn run_once(
     submitters: usize,
     pace: Option<f64>,
     rules_on: bool,
+    signatures: domain::settings::SignaturePolicy,
 ) -> anyhow::Result<RunResult> {
     let store = store::open(target).with_context(|| format!("opening {target}"))?;
-    let pipeline = Pipeline::start(store, PipelineConfig::default(), Arc::new(Supervised))?;
+    let pipeline = Pipeline::start(
+        store.clone(),
+        PipelineConfig::default(),
+        Arc::new(Supervised),
+    )?;
     let filing =
         intake::admin_content(intake::FILING, traffic::registry_csv().as_bytes(), now_ms())
             .map_err(|e| anyhow::anyhow!(e))?;
@@ -162,6 +210,11 @@ fn run_once(
             }
         }
     }
+    file_demo_certificates(&pipeline.ingest, now_ms())?;
+    let gate = server::signatures::Gate::new(
+        signatures,
+        Arc::new(server::signatures::Certificates::load(store.as_ref())?),
+    );
     let limits = ceb::Limits::default();
     let (pending_tx, pending_rx) = std::sync::mpsc::sync_channel::<Pending>(65_536);
     let next = AtomicUsize::new(0);
@@ -210,7 +263,7 @@ fn run_once(
         for _ in 0..submitters.max(1) {
             let tx = pending_tx.clone();
             let ingest = pipeline.ingest.clone();
-            let (limits, next) = (&limits, &next);
+            let (limits, next, gate) = (&limits, &next, &gate);
             scope.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -224,7 +277,7 @@ fn run_once(
                     }
                     let sent = Instant::now();
                     let Ok(prepared) =
-                        intake::prepare(&m.body, false, limits, Some(&m.sender), now_ms())
+                        intake::prepare(&m.body, false, limits, Some(&m.sender), now_ms(), gate)
                     else {
                         continue;
                     };
@@ -335,47 +388,65 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
         parse1 / 4.0,
         parse_n / 4.0
     );
-    for (round, store) in args.store.iter().enumerate() {
-        for (mode, rules) in args.rules.iter().enumerate() {
-            let rules_on = rules != "off";
-            let round = round * args.rules.len() + mode;
-            let (target, dir) = scratch_target(store, round * 2)?;
-            println!(
-                "store {}, risk rules {}:",
-                if store == "sqlite" {
-                    "sqlite (embedded)"
-                } else {
-                    "postgres"
-                },
-                if rules_on { "on" } else { "off" }
-            );
-            let full = run_once(
-                &target,
-                &messages,
-                args.declarations,
-                args.submitters,
-                None,
-                rules_on,
-            )?;
-            report("full speed", &full);
-            println!(
-                "  ratio to parsing alone on {cores} cores: {:.0} %",
-                100.0 * full.declarations_per_s / (parse_n / 4.0)
-            );
-            discard(&target, dir);
-            if !args.no_paced {
-                let (target, dir) = scratch_target(store, round * 2 + 1)?;
-                let half = full.declarations_per_s / 2.0;
-                let paced = run_once(
+    let (verify_per_s, signed) = verify_rate(&messages);
+    println!(
+        "  signature verification alone: {signed} signed messages, {verify_per_s:.0} verifications/s on 1 thread ({:.0} µs each)",
+        1e6 / verify_per_s.max(1e-9)
+    );
+    let mut policies = Vec::new();
+    for s in &args.signatures {
+        let policy: domain::settings::SignaturePolicy =
+            serde_json::from_value(serde_json::Value::String(s.clone())).map_err(|_| {
+                anyhow::anyhow!("--signatures {s}: required, verify-if-present or off")
+            })?;
+        policies.push((s.clone(), policy));
+    }
+    let mut round = 0usize;
+    for store in &args.store {
+        for rules in &args.rules {
+            for (label, signatures) in &policies {
+                let rules_on = rules != "off";
+                let (target, dir) = scratch_target(store, round * 2)?;
+                println!(
+                    "store {}, risk rules {}, signatures {label}:",
+                    if store == "sqlite" {
+                        "sqlite (embedded)"
+                    } else {
+                        "postgres"
+                    },
+                    if rules_on { "on" } else { "off" }
+                );
+                let full = run_once(
                     &target,
                     &messages,
                     args.declarations,
                     args.submitters,
-                    Some(half),
+                    None,
                     rules_on,
+                    *signatures,
                 )?;
-                report(&format!("paced at {half:.0}/s"), &paced);
+                report("full speed", &full);
+                println!(
+                    "  ratio to parsing alone on {cores} cores: {:.0} %",
+                    100.0 * full.declarations_per_s / (parse_n / 4.0)
+                );
                 discard(&target, dir);
+                if !args.no_paced {
+                    let (target, dir) = scratch_target(store, round * 2 + 1)?;
+                    let half = full.declarations_per_s / 2.0;
+                    let paced = run_once(
+                        &target,
+                        &messages,
+                        args.declarations,
+                        args.submitters,
+                        Some(half),
+                        rules_on,
+                        *signatures,
+                    )?;
+                    report(&format!("paced at {half:.0}/s"), &paced);
+                    discard(&target, dir);
+                }
+                round += 1;
             }
         }
     }

@@ -182,6 +182,20 @@ fn stream(
         status == 200,
         "filing the demo registry failed (HTTP {status})"
     );
+    // The demo enterprises sign with test keys (traffic::demo_signer): file their certificates.
+    for (code, certificate) in traffic::demo_certificates() {
+        let (status, _) = post(
+            &agent,
+            &format!("{base}/api/v1/enterprises/{code}/certificates"),
+            admin_token,
+            "application/x-pem-file",
+            certificate.to_pem().as_bytes(),
+        )?;
+        anyhow::ensure!(
+            status == 201 || status == 200,
+            "filing the test certificate of {code} failed (HTTP {status})"
+        );
+    }
     let mut tokens: HashMap<String, String> = HashMap::new();
     for enterprise in traffic::demo_registry() {
         let (status, body) = post(

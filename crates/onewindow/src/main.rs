@@ -18,6 +18,7 @@ mod demo;
 mod desk;
 mod offline;
 mod regulator;
+mod signing;
 
 #[derive(Parser)]
 #[command(
@@ -198,6 +199,14 @@ enum Command {
     },
     /// Measure the whole clearance path on generated declarations.
     Bench(bench::BenchArgs),
+    /// Make a key pair and a self-signed certificate for signing messages (SM2 by default), for
+    /// testing: key.pem (PKCS#8, mode 0600) and cert.pem in --out.
+    Keygen(signing::KeygenArgs),
+    /// Sign CEB files with a software key (enveloped XML signature, SM2-SM3 or RSA-SHA1), in place
+    /// or into --out.
+    Sign(signing::SignArgs),
+    /// Verify the signatures of CEB files offline; exit 1 if any fails.
+    Verify(signing::VerifyArgs),
     /// Exit 0 when the server answers its health check.
     Healthcheck {
         #[arg(
@@ -220,6 +229,12 @@ enum EnterpriseAction {
     Credential { code: String },
     /// Revoke a credential by key id.
     Revoke { key_id: String },
+    /// File an X.509 certificate (PEM or DER) whose key signs the enterprise's messages.
+    Certificate { code: String, file: PathBuf },
+    /// List an enterprise's filed certificates (revoked ones included).
+    Certificates { code: String },
+    /// Revoke a filed certificate by its SHA-256 fingerprint.
+    RevokeCertificate { code: String, fingerprint: String },
 }
 
 #[derive(Subcommand)]
@@ -305,6 +320,15 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     &format!("/api/v1/credentials/{key_id}"),
                     None,
                 )?),
+                EnterpriseAction::Certificate { code, file } => {
+                    return signing::file_certificate(&client, &code, &file);
+                }
+                EnterpriseAction::Certificates { code } => {
+                    return signing::list_certificates(&client, &code);
+                }
+                EnterpriseAction::RevokeCertificate { code, fingerprint } => {
+                    return signing::revoke_certificate(&client, &code, &fingerprint);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -375,6 +399,9 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Replay(args) => offline::replay(&args),
         Command::Rebuild { store } => offline::rebuild(&store),
         Command::Bench(args) => bench::run(&args),
+        Command::Keygen(args) => signing::keygen(&args),
+        Command::Sign(args) => signing::sign(&args),
+        Command::Verify(args) => signing::verify(&args),
         Command::Healthcheck { server } => client::healthcheck(&server),
     }
 }

@@ -59,6 +59,13 @@ pub struct ReplayArgs {
     /// second after the previous one, so a replay is reproducible byte for byte.
     #[arg(long)]
     pub at: Option<String>,
+    /// A certificate to file before processing, `CODE=FILE` (PEM or DER); repeat for several.
+    /// Signed messages are checked against them (docs/signatures.md).
+    #[arg(long = "certificate", value_name = "CODE=FILE")]
+    pub certificates: Vec<String>,
+    /// How signatures are enforced: `required` (the default setting), `verify-if-present`, `off`.
+    #[arg(long, default_value = "required")]
+    pub signatures: String,
     /// CEB message files, processed in the order given.
     pub inputs: Vec<PathBuf>,
 }
@@ -100,12 +107,21 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn replay_into(args: &ReplayArgs, start_ms: i64, scratch: &Path) -> anyhow::Result<ExitCode> {
+    let policy: domain::settings::SignaturePolicy = serde_json::from_value(
+        serde_json::Value::String(args.signatures.clone()),
+    )
+    .map_err(|_| {
+        anyhow::anyhow!(
+            "--signatures {}: required, verify-if-present or off",
+            args.signatures
+        )
+    })?;
     let store = store::open(&format!("sqlite:{}", scratch.join("replay.db").display()))?;
     let config = PipelineConfig {
         buyer_secret: b"onewindow-replay".to_vec(),
         ..Default::default()
     };
-    let pipeline = Pipeline::start(store, config, Arc::new(Supervised))?;
+    let pipeline = Pipeline::start(store.clone(), config, Arc::new(Supervised))?;
     let registry = std::fs::read(&args.registry)
         .with_context(|| format!("reading {}", args.registry.display()))?;
     let filing = intake::admin_content(intake::FILING, &registry, start_ms)
@@ -113,6 +129,25 @@ fn replay_into(args: &ReplayArgs, start_ms: i64, scratch: &Path) -> anyhow::Resu
     pipeline
         .ingest
         .submit_blocking(Job::admin(intake::FILING, registry, filing, start_ms))?;
+    for spec in &args.certificates {
+        let (code, file) = spec
+            .split_once('=')
+            .with_context(|| format!("--certificate {spec}: expected CODE=FILE"))?;
+        let bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
+        let certificate = ceb::dsig::Certificate::from_pem_or_der(&bytes)
+            .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        let entry = server::signatures::CertificateEntry::file(code, &certificate);
+        pipeline.ingest.submit_blocking(Job::admin(
+            server::signatures::CERTIFICATE,
+            entry.to_json(),
+            intake::Intake::Certificate(Box::new(entry)),
+            start_ms,
+        ))?;
+    }
+    let gate = server::signatures::Gate::new(
+        policy,
+        Arc::new(server::signatures::Certificates::load(store.as_ref())?),
+    );
     let limits = ceb::Limits::default();
     let (mut written, mut refused) = (0usize, 0usize);
     for (index, input) in args.inputs.iter().enumerate() {
@@ -122,8 +157,11 @@ fn replay_into(args: &ReplayArgs, start_ms: i64, scratch: &Path) -> anyhow::Resu
             .file_stem()
             .map(|s| sanitize(&s.to_string_lossy()))
             .unwrap_or_default();
-        match intake::prepare(&bytes, false, &limits, None, at) {
-            Err(intake::Refusal::Invalid { rejection, ceb900 }) => {
+        match intake::prepare(&bytes, false, &limits, None, at, &gate) {
+            Err(
+                intake::Refusal::Invalid { rejection, ceb900 }
+                | intake::Refusal::Signature { rejection, ceb900 },
+            ) => {
                 refused += 1;
                 let name = format!("{:04}-CEB900Message-{stem}.xml", index + 1);
                 std::fs::write(args.out.join(&name), ceb900)?;

@@ -32,6 +32,19 @@ pub struct AppState {
     pub settings: Arc<std::sync::RwLock<domain::settings::Settings>>,
     /// The web portal's configuration and look-up limits (`portal/`).
     pub portal: Arc<crate::portal::Portal>,
+    /// The certificates on file, by enterprise: what intake checks signatures against.
+    pub certificates: Arc<crate::signatures::Certificates>,
+}
+
+impl AppState {
+    /// What intake checks a message's signature with, under the settings in force.
+    pub fn signature_gate(&self) -> crate::signatures::Gate {
+        let policy = match self.settings.read() {
+            Ok(s) => s.signatures,
+            Err(poisoned) => poisoned.into_inner().signatures,
+        };
+        crate::signatures::Gate::new(policy, self.certificates.clone())
+    }
 }
 
 /// Largest request body accepted (a CEB message may carry 100 nodes).
@@ -60,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/settings", get(get_settings).put(put_settings))
         .merge(crate::oversight::routes())
         .merge(crate::statistics::routes())
+        .merge(crate::certificates::routes())
         .merge(crate::portal::routes())
         .fallback(crate::portal::fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -149,6 +163,7 @@ pub(crate) async fn declare(
     let received_at_ms = now_ms();
     let limits = state.limits.clone();
     let sender_for_parse = sender.clone();
+    let gate = state.signature_gate();
     let prepared = tokio::task::spawn_blocking(move || {
         intake::prepare(
             &body,
@@ -156,6 +171,7 @@ pub(crate) async fn declare(
             &limits,
             Some(&sender_for_parse),
             received_at_ms,
+            &gate,
         )
     })
     .await

@@ -123,6 +123,16 @@ pub async fn start_with(
         tokio::task::spawn_blocking(move || Pipeline::start(store, pipeline_config, decider))
             .await??
     };
+    let certificates = {
+        let store = store.clone();
+        Arc::new(
+            tokio::task::spawn_blocking(move || {
+                crate::signatures::Certificates::load(store.as_ref())
+            })
+            .await??,
+        )
+    };
+    let reload = reload_certificates(store.clone(), certificates.clone());
     let state = AppState {
         store: store.clone(),
         ingest: pipeline.ingest.clone(),
@@ -130,6 +140,7 @@ pub async fn start_with(
         buyer_secret: Arc::new(config.pipeline.buyer_secret.clone()),
         settings: Arc::new(std::sync::RwLock::new(pipeline.settings.clone())),
         portal: Arc::new(crate::portal::Portal::new(config.portal.clone())),
+        certificates,
     };
     let guard_config = config.guard.clone();
     let app = api::router(state)
@@ -154,6 +165,7 @@ pub async fn start_with(
             std::time::Duration::from_secs(30),
         )
         .await;
+        reload.abort();
         // Every AppState clone is gone with the router: the writer drains and stops.
         let _ = tokio::task::spawn_blocking(move || pipeline.shutdown()).await;
     });
@@ -163,6 +175,29 @@ pub async fn start_with(
         store,
         stop: Some(stop_tx),
         task,
+    })
+}
+
+/// How often the certificate cache is re-read from the store in full: this node refreshes it at
+/// once when it files or revokes a certificate; the periodic reload brings in what other nodes
+/// (sharing a PostgreSQL store) filed.
+const CERTIFICATE_RELOAD: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn reload_certificates(
+    store: Arc<dyn Store>,
+    cache: Arc<crate::signatures::Certificates>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CERTIFICATE_RELOAD);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let (store, cache) = (store.clone(), cache.clone());
+            let reloaded = tokio::task::spawn_blocking(move || cache.reload(store.as_ref())).await;
+            if let Ok(Err(error)) = reloaded {
+                tracing::warn!(%error, "certificate cache not reloaded; keeping the last one");
+            }
+        }
     })
 }
 

@@ -52,6 +52,8 @@ pub enum Intake {
     Settings(Box<domain::settings::Settings>),
     Action(Box<ActionEntry>),
     Index(Box<IndexEntry>),
+    /// A certificate filed for an enterprise, or revoked (docs/signatures.md).
+    Certificate(Box<crate::signatures::CertificateEntry>),
     /// A journal body that no longer parses (cannot happen for entries this version wrote).
     Unreadable(String),
 }
@@ -83,12 +85,20 @@ pub enum Refusal {
         transmitter: String,
     },
     BadJson(String),
+    /// The message's XML signature is missing, invalid, expired or not by a certificate filed
+    /// for the sender: answered with a CEB900 carrying the DXP security code (1001–1999).
+    Signature {
+        rejection: Box<ceb::Rejection>,
+        ceb900: String,
+    },
 }
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refusal::Invalid { rejection, .. } => write!(f, "{rejection}"),
+            Refusal::Invalid { rejection, .. } | Refusal::Signature { rejection, .. } => {
+                write!(f, "{rejection}")
+            }
             Refusal::NotADeclaration(kind) => {
                 write!(f, "{kind} is a receipt; only declarations are accepted")
             }
@@ -132,6 +142,22 @@ impl From<Refusal> for Problem {
                 Problem::new(StatusCode::FORBIDDEN, "sender-mismatch", title)
             }
             Refusal::BadJson(_) => Problem::new(StatusCode::BAD_REQUEST, "bad-json", title),
+            Refusal::Signature { rejection, ceb900 } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-signature",
+                title,
+            )
+            .extra(serde_json::json!({
+                "code": rejection.code,
+                "messageType": rejection.message_type,
+                "guid": rejection.guid,
+                "issues": rejection
+                    .issues
+                    .iter()
+                    .map(|i| serde_json::json!({ "path": i.path, "rule": i.rule, "detail": i.detail }))
+                    .collect::<Vec<_>>(),
+                "ceb900": ceb900,
+            })),
         }
     }
 }
@@ -146,7 +172,68 @@ fn refuse(rejection: ceb::Rejection, original: &[u8], now_ms: i64) -> Refusal {
     }
 }
 
-/// Parse, validate and check a submitted message. `sender`: the authenticated enterprise, or
+/// A signature refusal as a CEB900 with the DXP security code (docs/signatures.md).
+fn refuse_signature(
+    e: &ceb::dsig::SignatureError,
+    kind: &str,
+    guid: Option<String>,
+    cop_msg_id: Option<String>,
+    original: &[u8],
+    now_ms: i64,
+) -> Refusal {
+    let rejection = ceb::Rejection {
+        code: e.code(),
+        message_type: Some(kind.to_string()),
+        guid,
+        cop_msg_id,
+        issues: vec![ceb::Issue::new(
+            format!("/{kind}/Signature"),
+            "signature",
+            e.to_string(),
+        )],
+    };
+    let ceb900 = rejection
+        .to_ceb900(&Timestamp(now_ms).ceb_time17(), original)
+        .to_xml();
+    Refusal::Signature {
+        rejection: Box::new(rejection),
+        ceb900,
+    }
+}
+
+/// A schema refusal whose only issue is the missing `ds:Signature` of a message that requires
+/// one is, while signatures are required, a security refusal (1999): the sender learns that the
+/// message must be signed rather than that an element is missing.
+fn refuse_format(
+    r: ceb::Rejection,
+    original: &[u8],
+    now_ms: i64,
+    gate: &crate::signatures::Gate,
+) -> Refusal {
+    let kind = r.message_type.clone().unwrap_or_default();
+    let only_signature_missing = r.code == "0002"
+        && !r.issues.is_empty()
+        && r.issues
+            .iter()
+            .all(|i| i.rule == "required" && i.path == format!("/{kind}/Signature"));
+    if only_signature_missing
+        && gate.policy == domain::settings::SignaturePolicy::Required
+        && crate::signatures::SIGNED_KINDS.contains(&kind.as_str())
+    {
+        return refuse_signature(
+            &ceb::dsig::SignatureError::Missing,
+            &kind,
+            r.guid,
+            r.cop_msg_id,
+            original,
+            now_ms,
+        );
+    }
+    refuse(r, original, now_ms)
+}
+
+/// Parse, validate and check a submitted message, its XML signature included (`gate`: the
+/// signature setting and the certificates on file). `sender`: the authenticated enterprise, or
 /// `None` to take the transmitter from BaseTransfer (offline replay).
 pub fn prepare(
     body: &[u8],
@@ -154,16 +241,23 @@ pub fn prepare(
     limits: &Limits,
     sender: Option<&str>,
     now_ms: i64,
+    gate: &crate::signatures::Gate,
 ) -> Result<Prepared, Refusal> {
-    let (message, body) = if is_json {
+    let (message, body, business_xml, cop_msg_id) = if is_json {
         let message = message_from_json(body).map_err(Refusal::BadJson)?;
         // Journal the XML it stands for, and validate that XML like any other.
         let xml = message.to_xml().into_bytes();
-        let parsed = ceb::parse(&xml, limits).map_err(|r| refuse(r, &xml, now_ms))?;
-        (parsed.message, xml)
+        let parsed = ceb::parse(&xml, limits).map_err(|r| refuse_format(r, &xml, now_ms, gate))?;
+        (parsed.message, xml.clone(), xml, None)
     } else {
-        let parsed = ceb::parse(body, limits).map_err(|r| refuse(r, body, now_ms))?;
-        (parsed.message, body.to_vec())
+        let parsed = ceb::parse(body, limits).map_err(|r| refuse_format(r, body, now_ms, gate))?;
+        let cop_msg_id = parsed.dxp.as_ref().map(|d| d.cop_msg_id.clone());
+        (
+            parsed.message,
+            body.to_vec(),
+            parsed.business_xml,
+            cop_msg_id,
+        )
     };
     let kind = message.message_type().to_string();
     let Some(transmitter) = transmitter(&message).map(str::to_string) else {
@@ -178,6 +272,18 @@ pub fn prepare(
         });
     }
     let guid = message.guid().to_string();
+    // 加签验签: before the journal, on the caller's thread.
+    gate.check(&kind, &transmitter, &business_xml, limits, now_ms)
+        .map_err(|e| {
+            refuse_signature(
+                &e,
+                &kind,
+                Some(guid.clone()),
+                cop_msg_id.clone(),
+                &body,
+                now_ms,
+            )
+        })?;
     let documents = crate::mapping::documents(message).map_err(|issues| {
         let rejection = ceb::Rejection {
             code: "0002",
@@ -280,6 +386,8 @@ pub fn admin_content(kind: &str, body: &[u8], now_ms: i64) -> Result<Intake, Str
         INDEX => serde_json::from_str::<IndexEntry>(text)
             .map(|a| Intake::Index(Box::new(a)))
             .map_err(|e| format!("not an index action: {e}")),
+        crate::signatures::CERTIFICATE => crate::signatures::CertificateEntry::parse(body)
+            .map(|c| Intake::Certificate(Box::new(c))),
         other => Err(format!("unknown administrative entry {other}")),
     }
 }
@@ -289,7 +397,7 @@ pub fn admin_content(kind: &str, body: &[u8], now_ms: i64) -> Result<Intake, Str
 pub fn from_record(record: &JournalRecord) -> Intake {
     match record.kind.as_str() {
         APPLICATION => Intake::Empty,
-        FILING | TARIFF | SETTINGS | ACTION | INDEX => {
+        FILING | TARIFF | SETTINGS | ACTION | INDEX | crate::signatures::CERTIFICATE => {
             admin_content(&record.kind, &record.body, record.received_at_ms)
                 .unwrap_or_else(Intake::Unreadable)
         }
@@ -306,7 +414,8 @@ pub fn from_record(record: &JournalRecord) -> Intake {
 /// The engine commands of one entry: one per business node of a CEB message.
 pub fn commands(content: Intake, sender: &str) -> Vec<Command> {
     match content {
-        Intake::Empty => Vec::new(),
+        // Certificates are a projection of their own (`signatures::change_of`), not engine state.
+        Intake::Empty | Intake::Certificate(_) => Vec::new(),
         Intake::Unreadable(reason) => {
             tracing::error!(%reason, "journal entry no longer parses; skipped");
             Vec::new()

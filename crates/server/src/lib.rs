@@ -6,6 +6,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod certificates;
 pub mod guard;
 pub mod intake;
 pub mod mapping;
@@ -15,5 +16,6 @@ pub mod oversight;
 pub mod pipeline;
 pub mod portal;
 pub mod problem;
+pub mod signatures;
 pub mod statistics;
 pub mod view;

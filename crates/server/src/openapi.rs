@@ -15,6 +15,7 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ("core", include_str!("openapi/core.json")),
     ("portal", include_str!("openapi/portal.json")),
     ("statistics", include_str!("openapi/statistics.json")),
+    ("certificates", include_str!("openapi/certificates.json")),
 ];
 
 /// Merge the fragments: paths, schemas, responses and parameters are unions. Returns the names

@@ -360,6 +360,9 @@ impl Writer {
                 body: std::mem::take(&mut job.body),
             };
             let content = std::mem::replace(&mut job.content, Intake::Empty);
+            if let Some(change) = crate::signatures::change_of(&record, &content) {
+                batch.certificates.push(change);
+            }
             let receipts = apply_record(
                 &mut self.engine,
                 self.decider.as_ref(),
@@ -433,6 +436,9 @@ pub fn rebuild(
         let last_seq = last.seq;
         let mut batch = Batch::default();
         for record in &records {
+            if let Some(change) = crate::signatures::change_of(record, &Intake::Empty) {
+                batch.certificates.push(change);
+            }
             let rows = apply_record(
                 &mut engine,
                 decider,

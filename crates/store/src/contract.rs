@@ -242,6 +242,8 @@ pub struct Batch {
     pub records: Vec<RecordRow>,
     /// Statistical deltas, ADDED to their cells (see [`StatCell`]).
     pub stats: Vec<StatCell>,
+    /// Certificates filed or revoked, applied in order.
+    pub certificates: Vec<CertificateChange>,
 }
 
 /// Where the store stands.
@@ -350,6 +352,10 @@ pub trait Store: Send + Sync + 'static {
     /// dimensions (and by day or month), filtered by equality on any of them, with the distinct
     /// counts asked for. See [`StatQuery`].
     fn stat_query(&self, query: &StatQuery<'_>) -> Result<Vec<StatRow>>;
+
+    /// Certificates filed for one enterprise, or for all when `None`, revoked ones included,
+    /// ordered by enterprise, filing time and fingerprint.
+    fn certificates(&self, enterprise: Option<&str>) -> Result<Vec<CertificateRow>>;
 }
 
 // ---- statistics (统计监测) ----
@@ -577,4 +583,39 @@ impl fmt::Display for Positions {
             self.journal, self.applied, self.receipt
         )
     }
+}
+
+/// An X.509 certificate filed for an enterprise (证书备案): its key may sign the enterprise's
+/// messages until the certificate expires or is revoked. Several per enterprise (rotation); the
+/// natural key is (enterprise, fingerprint).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateRow {
+    pub enterprise: String,
+    /// SHA-256 of the DER, lower-case hex.
+    pub fingerprint: String,
+    /// Serial number, lower-case hex.
+    pub serial: String,
+    /// Subject, RFC 4514.
+    pub subject: String,
+    /// `SM2` or `RSA`.
+    pub algorithm: String,
+    pub not_before_ms: i64,
+    pub not_after_ms: i64,
+    /// The certificate as filed (DER).
+    pub der: Vec<u8>,
+    pub filed_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// A change to the filed certificates, as one journal entry makes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CertificateChange {
+    /// File (or re-file, which lifts a revocation) a certificate: upsert by (enterprise, fingerprint).
+    File(CertificateRow),
+    /// Revoke a filed certificate at `at_ms` (no change if it is not filed or already revoked).
+    Revoke {
+        enterprise: String,
+        fingerprint: String,
+        at_ms: i64,
+    },
 }

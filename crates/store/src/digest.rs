@@ -4,7 +4,10 @@
 
 use sha2::{Digest as _, Sha256};
 
-use crate::{DeclarationRow, EnterpriseRow, QuotaRow, ReceiptRow, RecordRow, StateRow, TaxBillRow};
+use crate::{
+    CertificateRow, DeclarationRow, EnterpriseRow, QuotaRow, ReceiptRow, RecordRow, StateRow,
+    TaxBillRow,
+};
 
 /// Every value is tagged and length-prefixed, so no two different row sets encode alike.
 pub(crate) struct Canonical {
@@ -166,6 +169,20 @@ impl Canonical {
         self.text(&r.status);
         self.int(r.updated_at_ms);
         self.text(&r.body);
+    }
+
+    pub(crate) fn certificate(&mut self, r: &CertificateRow) {
+        self.row();
+        self.text(&r.enterprise);
+        self.text(&r.fingerprint);
+        self.text(&r.serial);
+        self.text(&r.subject);
+        self.text(&r.algorithm);
+        self.int(r.not_before_ms);
+        self.int(r.not_after_ms);
+        self.bytes(&r.der);
+        self.int(r.filed_at_ms);
+        self.opt_int(r.revoked_at_ms);
     }
 
     pub(crate) fn finish(self) -> String {

@@ -29,6 +29,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "portal",
         sql: include_str!("../migrations/sqlite/0004_portal.sql"),
     },
+    Migration {
+        version: 6,
+        name: "certificates",
+        sql: include_str!("../migrations/sqlite/0006_certificates.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -51,5 +56,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "portal",
         sql: include_str!("../migrations/postgres/0004_portal.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "certificates",
+        sql: include_str!("../migrations/postgres/0006_certificates.sql"),
     },
 ];

@@ -22,9 +22,9 @@ use crate::migrations::{self, Migration};
 use crate::pool::Pool;
 use crate::schema::{self, Column};
 use crate::{
-    Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
-    ReceiptRow, RecordQuery, RecordRow, Result, SessionRow, StatQuery, StatRow, StatTable,
-    StateRow, Store, StoreError, TaxBillRow, UserRow,
+    Batch, CertificateChange, CertificateRow, CredentialRow, DeclarationRow, EnterpriseRow,
+    JournalRecord, Positions, QuotaRow, ReceiptRow, RecordQuery, RecordRow, Result, SessionRow,
+    StatQuery, StatRow, StatTable, StateRow, Store, StoreError, TaxBillRow, UserRow,
 };
 
 /// Reader clients open at most (queries beyond that wait for one to be free).
@@ -663,8 +663,73 @@ fn write_batch(
         tx.execute(statement, &params)?;
     }
 
+    write_certificates(tx, &batch.certificates)?;
     tx.execute(&sql.set_applied, &[&batch.applied])?;
     Ok(())
+}
+
+/// Certificate filings and revocations, in journal order (rare: one statement each).
+fn write_certificates(tx: &mut Transaction<'_>, changes: &[CertificateChange]) -> PgResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let columns = schema::names(schema::CERTIFICATES);
+    let upsert = format!(
+        "INSERT INTO certificates ({columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (enterprise, fingerprint) DO UPDATE SET serial = excluded.serial, \
+         subject = excluded.subject, algorithm = excluded.algorithm, \
+         not_before_ms = excluded.not_before_ms, not_after_ms = excluded.not_after_ms, \
+         der = excluded.der, filed_at_ms = excluded.filed_at_ms, \
+         revoked_at_ms = excluded.revoked_at_ms"
+    );
+    for change in changes {
+        match change {
+            CertificateChange::File(c) => {
+                tx.execute(
+                    upsert.as_str(),
+                    &[
+                        &c.enterprise,
+                        &c.fingerprint,
+                        &c.serial,
+                        &c.subject,
+                        &c.algorithm,
+                        &c.not_before_ms,
+                        &c.not_after_ms,
+                        &c.der,
+                        &c.filed_at_ms,
+                        &c.revoked_at_ms,
+                    ],
+                )?;
+            }
+            CertificateChange::Revoke {
+                enterprise,
+                fingerprint,
+                at_ms,
+            } => {
+                tx.execute(
+                    "UPDATE certificates SET revoked_at_ms = $3 \
+                     WHERE enterprise = $1 AND fingerprint = $2 AND revoked_at_ms IS NULL",
+                    &[enterprise, fingerprint, at_ms],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn certificate_from(r: &Row) -> PgResult<CertificateRow> {
+    Ok(CertificateRow {
+        enterprise: r.try_get(0)?,
+        fingerprint: r.try_get(1)?,
+        serial: r.try_get(2)?,
+        subject: r.try_get(3)?,
+        algorithm: r.try_get(4)?,
+        not_before_ms: r.try_get(5)?,
+        not_after_ms: r.try_get(6)?,
+        der: r.try_get(7)?,
+        filed_at_ms: r.try_get(8)?,
+        revoked_at_ms: r.try_get(9)?,
+    })
 }
 
 fn journal_from(r: &Row) -> PgResult<JournalRecord> {
@@ -1055,9 +1120,33 @@ impl Store for PostgresStore {
                     d.stat(i64::from(day), &k, &v);
                 }
             }
+            d.table("certificates");
+            let certificates = format!(
+                "{} ORDER BY enterprise, fingerprint",
+                schema::select("certificates", schema::CERTIFICATES)
+            );
+            digest_table(&mut tx, &certificates, certificate_from, |r| {
+                d.certificate(r)
+            })?;
             tx.commit()?;
             Ok(d.finish())
         })
+    }
+
+    fn certificates(&self, enterprise: Option<&str>) -> Result<Vec<CertificateRow>> {
+        let select = schema::select("certificates", schema::CERTIFICATES);
+        match enterprise {
+            Some(e) => self.query_rows(
+                &format!("{select} WHERE enterprise = $1 ORDER BY filed_at_ms, fingerprint"),
+                &[&e],
+                certificate_from,
+            ),
+            None => self.query_rows(
+                &format!("{select} ORDER BY enterprise, filed_at_ms, fingerprint"),
+                &[],
+                certificate_from,
+            ),
+        }
     }
 
     fn stat_query(&self, q: &StatQuery<'_>) -> Result<Vec<StatRow>> {

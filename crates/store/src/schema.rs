@@ -125,6 +125,22 @@ pub(crate) const SESSIONS: &[Column] = &[
     ("last_seen_ms", "int8"),
 ];
 
+pub(crate) const CERTIFICATES: &[Column] = &[
+    ("enterprise", "text"),
+    ("fingerprint", "text"),
+    ("serial", "text"),
+    ("subject", "text"),
+    ("algorithm", "text"),
+    ("not_before_ms", "int8"),
+    ("not_after_ms", "int8"),
+    ("der", "bytea"),
+    ("filed_at_ms", "int8"),
+    ("revoked_at_ms", "int8"),
+];
+
+/// The key of [`CERTIFICATES`].
+pub(crate) const CERTIFICATE_KEY: &[&str] = &["enterprise", "fingerprint"];
+
 /// Tables that `reset_projections` empties (everything but the journal and the credentials).
 pub(crate) const PROJECTION_TABLES: &[&str] = &[
     "state",
@@ -138,6 +154,7 @@ pub(crate) const PROJECTION_TABLES: &[&str] = &[
     "stat_goods",
     "stat_clearance",
     "stat_rejections",
+    "certificates",
 ];
 
 /// `a, b, c`

@@ -16,9 +16,9 @@ use crate::migrations::{self, Migration};
 use crate::pool::Pool;
 use crate::schema;
 use crate::{
-    Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
-    ReceiptRow, RecordQuery, RecordRow, Result, SessionRow, StatQuery, StatRow, StatTable,
-    StateRow, Store, StoreError, TaxBillRow, UserRow,
+    Batch, CertificateChange, CertificateRow, CredentialRow, DeclarationRow, EnterpriseRow,
+    JournalRecord, Positions, QuotaRow, ReceiptRow, RecordQuery, RecordRow, Result, SessionRow,
+    StatQuery, StatRow, StatTable, StateRow, Store, StoreError, TaxBillRow, UserRow,
 };
 
 /// Reader connections open at most (queries beyond that wait for one to be free).
@@ -578,6 +578,7 @@ impl Store for SqliteStore {
                     stmt.execute(&bound[..])?;
                 }
             }
+            write_certificates(&tx, &batch.certificates)?;
             tx.prepare_cached("UPDATE store_position SET applied = ?1 WHERE id = 1")?
                 .execute([batch.applied])?;
             tx.commit()
@@ -796,9 +797,31 @@ impl Store for SqliteStore {
                     c.stat(day, &k, &v);
                 }
             }
+            c.table("certificates");
+            let certificates = format!(
+                "{} ORDER BY enterprise, fingerprint",
+                schema::select("certificates", schema::CERTIFICATES)
+            );
+            digest_table(&tx, &certificates, certificate_from, |r| c.certificate(r))?;
             tx.commit()?;
             Ok(c.finish())
         })
+    }
+
+    fn certificates(&self, enterprise: Option<&str>) -> Result<Vec<CertificateRow>> {
+        let select = schema::select("certificates", schema::CERTIFICATES);
+        match enterprise {
+            Some(e) => self.query_rows(
+                &format!("{select} WHERE enterprise = ?1 ORDER BY filed_at_ms, fingerprint"),
+                [e],
+                certificate_from,
+            ),
+            None => self.query_rows(
+                &format!("{select} ORDER BY enterprise, filed_at_ms, fingerprint"),
+                [],
+                certificate_from,
+            ),
+        }
     }
 
     fn stat_query(&self, q: &StatQuery<'_>) -> Result<Vec<StatRow>> {
@@ -1005,6 +1028,63 @@ fn session_from(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
         created_at_ms: r.get(3)?,
         last_seen_ms: r.get(4)?,
     })
+}
+
+fn certificate_from(r: &Row<'_>) -> rusqlite::Result<CertificateRow> {
+    Ok(CertificateRow {
+        enterprise: r.get(0)?,
+        fingerprint: r.get(1)?,
+        serial: r.get(2)?,
+        subject: r.get(3)?,
+        algorithm: r.get(4)?,
+        not_before_ms: r.get(5)?,
+        not_after_ms: r.get(6)?,
+        der: r.get(7)?,
+        filed_at_ms: r.get(8)?,
+        revoked_at_ms: r.get(9)?,
+    })
+}
+
+/// Certificate filings and revocations, in journal order (rare: one statement each).
+fn write_certificates(
+    tx: &rusqlite::Transaction<'_>,
+    changes: &[CertificateChange],
+) -> rusqlite::Result<()> {
+    for change in changes {
+        match change {
+            CertificateChange::File(c) => {
+                tx.prepare_cached(&schema::sqlite_upsert(
+                    "certificates",
+                    schema::CERTIFICATES,
+                    schema::CERTIFICATE_KEY,
+                ))?
+                .execute(params![
+                    c.enterprise,
+                    c.fingerprint,
+                    c.serial,
+                    c.subject,
+                    c.algorithm,
+                    c.not_before_ms,
+                    c.not_after_ms,
+                    c.der,
+                    c.filed_at_ms,
+                    c.revoked_at_ms
+                ])?;
+            }
+            CertificateChange::Revoke {
+                enterprise,
+                fingerprint,
+                at_ms,
+            } => {
+                tx.prepare_cached(
+                    "UPDATE certificates SET revoked_at_ms = ?3 \
+                     WHERE enterprise = ?1 AND fingerprint = ?2 AND revoked_at_ms IS NULL",
+                )?
+                .execute(params![enterprise, fingerprint, at_ms])?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

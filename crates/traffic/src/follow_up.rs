@@ -127,8 +127,7 @@ impl Generator {
         }
         x.close("Delivery");
         x.base_transfer(operator.code, operator.name, operator.dxp_id);
-        x.signature_placeholder();
-        Some(message(operator, ROOT, guid, x.finish(ROOT)))
+        Some(self.signed(message(operator, ROOT, guid, x.finish(ROOT))))
     }
 
     /// CEB623 — the declaring agent cancels an accepted inventory (before release).
@@ -156,8 +155,7 @@ impl Generator {
         )?;
         x.close("InvtCancel");
         x.base_transfer(agent.code, agent.name, agent.dxp_id);
-        x.signature_placeholder();
-        Some(message(agent, ROOT, guid, x.finish(ROOT)))
+        Some(self.signed(message(agent, ROOT, guid, x.finish(ROOT))))
     }
 
     /// CEB625 — the declaring agent returns every line of a released inventory in full.
@@ -193,8 +191,7 @@ impl Generator {
         }
         x.close("InvtRefund");
         x.base_transfer(agent.code, agent.name, agent.dxp_id);
-        x.signature_placeholder();
-        Some(message(agent, ROOT, guid, x.finish(ROOT)))
+        Some(self.signed(message(agent, ROOT, guid, x.finish(ROOT))))
     }
 
     /// The head CEB623 and CEB625 share (XSD order); CEB623 wraps it in `InvtCancel` itself.

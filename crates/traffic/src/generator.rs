@@ -173,6 +173,11 @@ pub struct Mix {
     pub max_lines: u32,
     /// Size of the buyer population that repeat purchases are drawn from (at most 2 000 000).
     pub buyers: u32,
+    /// Sign CEB621/623/625/711 with the sender's demo test key (see `demo_signer`). Off, they
+    /// carry a placeholder signature that does not verify: only for tests that generate very
+    /// many sets and never submit them (signing costs about a millisecond per message in a
+    /// debug build).
+    pub signed: bool,
 }
 
 impl Default for Mix {
@@ -182,6 +187,7 @@ impl Default for Mix {
             shuffle_arrival: true,
             max_lines: 5,
             buyers: 50_000,
+            signed: true,
         }
     }
 }
@@ -999,8 +1005,14 @@ impl Generator {
         }
         x.close("Inventory");
         x.base_transfer(d.agent.code, d.agent.name, d.agent.dxp_id);
-        x.signature_placeholder();
-        message(d.agent, ROOT, guid, x.finish(ROOT))
+        self.signed(message(d.agent, ROOT, guid, x.finish(ROOT)))
+    }
+
+    /// Sign a message of a signed kind with its sender's test key (or, with `Mix::signed` off,
+    /// give it the placeholder signature).
+    pub(crate) fn signed(&self, mut m: GeneratedMessage) -> GeneratedMessage {
+        m.xml = crate::signing::sign_generated(&m.sender, m.message_type, m.xml, self.mix.signed);
+        m
     }
 
     /// Applies the message-level defects: duplicates, truncation, a missing element, a DOCTYPE.

@@ -4,8 +4,11 @@
 //! order (CEB311), payment (CEB411), waybill (CEB511) and inventory (CEB621) of one parcel,
 //! each its own message from its own enterprise of the [`demo_registry`], written directly as
 //! CEB XML text valid against the official 2022 import XSD — or broken in exactly the way its
-//! [`Case`] names. All personal data is fictitious (names with 测/样, ID numbers with the
-//! non-existent area prefix 99, phones 10xxxxxxxxx that no real line has).
+//! [`Case`] names. The CEB621, 623, 625 and 711 it writes carry real SM2/SM3 signatures by
+//! their senders' **test** keys ([`demo_signer`], derived from the public [`DEMO_KEY_SEED`];
+//! file [`demo_certificates`] before streaming). All personal data is fictitious (names with
+//! 测/样, ID numbers with the non-existent area prefix 99, phones 10xxxxxxxxx that no real line
+//! has).
 //!
 //! # Fraud schemes
 //!
@@ -38,6 +41,7 @@ mod generator;
 mod people;
 mod registry;
 mod rng;
+mod signing;
 mod xml;
 
 pub use catalogue::{off_list_hs_codes, positive_list_hs_codes};
@@ -48,4 +52,8 @@ pub use people::{Buyer, id_check_char, id_number_is_valid};
 pub use registry::{
     DemoEnterprise, UNDERVALUING_SELLER_CODE, UNFILED_EBC_CODE, csv_field, demo_registry,
     registry_csv,
+};
+pub use signing::{
+    DEMO_CERTIFICATE_ORGANIZATION, DEMO_KEY_SEED, SIGNED_MESSAGES, demo_certificate_for,
+    demo_certificates, demo_key, demo_signer,
 };

@@ -87,13 +87,6 @@ impl XmlOut {
         self.end(tag);
     }
 
-    /// The `ds:Signature` the XSD requires on CEB621/623/625/711. A structurally valid
-    /// placeholder with the SM2/SM3 algorithm URIs of the 2022 spec: it will not verify, and
-    /// real signing replaces it later.
-    pub(crate) fn signature_placeholder(&mut self) {
-        self.buf.push_str(SIGNATURE_PLACEHOLDER);
-    }
-
     /// `BaseTransfer`: the transmitting enterprise, which must equal the DXP sender.
     pub(crate) fn base_transfer(&mut self, code: &str, name: &str, dxp_id: &str) {
         self.open("BaseTransfer");
@@ -105,7 +98,10 @@ impl XmlOut {
     }
 }
 
-const SIGNATURE_PLACEHOLDER: &str = "
+/// A structurally valid `ds:Signature` with the SM2/SM3 URIs of the 2022 spec that does not
+/// verify: what a signed message gets if signing it failed (it cannot for generated XML), so
+/// that it still has the element the XSD requires.
+pub(crate) const SIGNATURE_PLACEHOLDER: &str = "
 \t<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">
 \t\t<ds:SignedInfo>
 \t\t\t<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"></ds:CanonicalizationMethod>

@@ -1,4 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod c14n;
+mod dsig;
 mod hostile;
 mod invalid;
 mod props;

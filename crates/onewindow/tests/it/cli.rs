@@ -51,6 +51,20 @@ fn validate_accepts_the_official_samples_and_names_what_is_wrong() {
     );
 }
 
+/// The demo enterprises' test certificates as `--certificate CODE=FILE` arguments, the files
+/// written next to `registry`.
+fn demo_certificate_args(registry: &Path) -> Vec<String> {
+    let dir = registry.parent().unwrap();
+    let mut args = Vec::new();
+    for (code, certificate) in traffic::demo_certificates() {
+        let path = dir.join(format!("{code}.pem"));
+        std::fs::write(&path, certificate.to_pem()).unwrap();
+        args.push("--certificate".to_string());
+        args.push(format!("{code}={}", path.display()));
+    }
+    args
+}
+
 fn replay(registry: &Path, out: &Path, files: &[PathBuf]) -> String {
     let output = Command::new(BIN)
         .arg("replay")
@@ -59,6 +73,7 @@ fn replay(registry: &Path, out: &Path, files: &[PathBuf]) -> String {
         .arg("--out")
         .arg(out)
         .args(["--at", "20260301100000"])
+        .args(demo_certificate_args(registry))
         .args(files)
         .output()
         .unwrap();

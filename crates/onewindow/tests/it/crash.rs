@@ -121,6 +121,18 @@ fn acknowledged_messages_survive_kill_minus_nine_and_the_state_equals_a_rebuild(
             .unwrap();
         assert_eq!(response.status().as_u16(), 200);
         let _ = response.body_mut().read_to_string();
+        for (code, certificate) in traffic::demo_certificates() {
+            let response = agent
+                .post(&format!(
+                    "{}/api/v1/enterprises/{code}/certificates",
+                    server.base
+                ))
+                .header("Authorization", &format!("Bearer {admin}"))
+                .header("Content-Type", "application/x-pem-file")
+                .send(certificate.to_pem().as_bytes())
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 201);
+        }
         for e in traffic::demo_registry() {
             let mut response = agent
                 .post(&format!(

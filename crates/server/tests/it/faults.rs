@@ -144,6 +144,9 @@ impl Store for Flaky {
     fn stat_query(&self, query: &store::StatQuery<'_>) -> Result<Vec<store::StatRow>> {
         self.inner.stat_query(query)
     }
+    fn certificates(&self, enterprise: Option<&str>) -> Result<Vec<store::CertificateRow>> {
+        self.inner.certificates(enterprise)
+    }
 }
 
 fn job(message: &traffic::GeneratedMessage) -> Job {
@@ -153,6 +156,7 @@ fn job(message: &traffic::GeneratedMessage) -> Job {
         &ceb::Limits::default(),
         Some(&message.sender),
         now_ms(),
+        &crate::support::demo_gate(),
     )
     .unwrap();
     Job::message(prepared, message.sender.clone(), now_ms())

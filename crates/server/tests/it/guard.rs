@@ -46,10 +46,10 @@ fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-/// Room for the harness's own set-up calls (the administrator files the registry and issues a
-/// credential per enterprise) before a test's own calls.
+/// Room for the harness's own set-up calls (the administrator files the registry, a test
+/// certificate and a credential per enterprise) before a test's own calls.
 fn setup_room() -> f64 {
-    traffic::demo_registry().len() as f64 + 10.0
+    2.0 * traffic::demo_registry().len() as f64 + 10.0
 }
 
 fn strict(credential: Rate) -> GuardConfig {

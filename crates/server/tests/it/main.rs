@@ -12,4 +12,5 @@ mod faults;
 mod guard;
 mod oversight;
 mod portal;
+mod signatures;
 mod statistics;

@@ -406,6 +406,11 @@ fn past_quarter(store: Arc<dyn Store>) -> (String, Value, Vec<String>) {
         .unwrap();
     let mut generator = Generator::new(21, Mix::default());
     let limits = ceb::Limits::default();
+    // The index is the subject here, not the door: signatures are not checked.
+    let gate = server::signatures::Gate::new(
+        domain::settings::SignaturePolicy::Off,
+        Arc::new(server::signatures::Certificates::default()),
+    );
     for (day, sets) in [
         ("20250110", 3),
         ("20250125", 2),
@@ -420,9 +425,14 @@ fn past_quarter(store: Arc<dyn Store>) -> (String, Value, Vec<String>) {
             let set = generator.next_set(at);
             for (k, m) in set.messages.iter().enumerate() {
                 let when = at + k as i64 * 1_000;
-                let Ok(prepared) =
-                    intake::prepare(m.xml.as_bytes(), false, &limits, Some(&m.sender), when)
-                else {
+                let Ok(prepared) = intake::prepare(
+                    m.xml.as_bytes(),
+                    false,
+                    &limits,
+                    Some(&m.sender),
+                    when,
+                    &gate,
+                ) else {
                     continue;
                 };
                 ingest

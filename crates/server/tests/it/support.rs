@@ -94,6 +94,19 @@ pub async fn start_configured(
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    // The generated traffic is signed with the demo enterprises' test keys.
+    for (code, certificate) in traffic::demo_certificates() {
+        let (status, body) = server
+            .call(
+                "POST",
+                &format!("/api/v1/enterprises/{code}/certificates"),
+                Some(&server.admin.clone()),
+                "application/x-pem-file",
+                certificate.to_pem().as_bytes(),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
     for enterprise in traffic::demo_registry() {
         let (status, body) = server
             .call(
@@ -230,4 +243,16 @@ pub fn has(receipts: &[Value], message_type: &str, status: &str) -> bool {
     receipts
         .iter()
         .any(|r| r["messageType"] == message_type && r["returnStatus"] == status)
+}
+
+/// The signature gate of a pipeline driven directly (no HTTP): signatures required, the demo
+/// enterprises' test certificates on file.
+pub fn demo_gate() -> server::signatures::Gate {
+    let filed = traffic::demo_certificates()
+        .into_iter()
+        .map(|(code, c)| (code.to_string(), c.clone()));
+    server::signatures::Gate::new(
+        domain::settings::SignaturePolicy::Required,
+        std::sync::Arc::new(server::signatures::Certificates::of(filed)),
+    )
 }

@@ -157,6 +157,6 @@ pub fn full_batch(seq: i64) -> Batch {
             Some(&format!("E{seq}")),
             "A",
         )],
-        stats: Vec::new(),
+        ..Batch::default()
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod backends;
+mod certificates;
 mod conformance;
 mod fixtures;
 mod portal;

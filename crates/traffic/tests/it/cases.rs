@@ -175,7 +175,7 @@ fn clean_sets_break_no_rule_across_a_long_stream() {
         9,
         Mix {
             bad_share_per_mille: 0,
-            ..Mix::default()
+            ..crate::unsigned()
         },
     );
     let mut seen = HashSet::new();
@@ -221,7 +221,7 @@ fn returning_buyers_never_exceed_the_annual_limit_in_clean_traffic() {
         Mix {
             bad_share_per_mille: 0,
             buyers: 50,
-            ..Mix::default()
+            ..crate::unsigned()
         },
     );
     let mut spent = std::collections::HashMap::<String, i64>::new();
@@ -264,7 +264,7 @@ fn mismatch_cases_break_exactly_their_rule() {
             continue;
         };
         for seed in 0..150 {
-            let s = set(case, seed);
+            let s = Generator::new(seed, crate::unsigned()).set_of(case, crate::NOW);
             assert_eq!(s.case, case);
             let mut distinct = s.messages.clone();
             distinct.dedup_by(|a, b| a.xml == b.xml);
@@ -293,7 +293,7 @@ fn every_set_of_a_mixed_stream_breaks_exactly_what_its_case_says() {
         21,
         Mix {
             bad_share_per_mille: 500,
-            ..Mix::default()
+            ..crate::unsigned()
         },
     );
     for k in 0..4000 {
@@ -518,7 +518,7 @@ fn cosmetics_declare_their_legal_quantity_in_kilograms() {
         12,
         Mix {
             bad_share_per_mille: 0,
-            ..Mix::default()
+            ..crate::unsigned()
         },
     );
     let mut checked = 0;

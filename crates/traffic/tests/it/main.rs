@@ -5,6 +5,7 @@
 mod cases;
 mod schema;
 mod schemes;
+mod signing;
 
 use traffic::{Case, DeclarationSet, GeneratedMessage, Generator, Mix};
 
@@ -54,6 +55,16 @@ pub fn one<'a>(set: &'a DeclarationSet, t: &str) -> &'a GeneratedMessage {
     let v = of_type(set, t);
     assert_eq!(v.len(), 1, "{:?}: expected one {t}", set.case);
     v[0]
+}
+
+/// The default mix without signatures, for tests of the generator's logic over many thousands
+/// of sets that are never submitted (signing costs about a millisecond per message in debug
+/// builds); `signing.rs` tests the signatures.
+pub fn unsigned() -> Mix {
+    Mix {
+        signed: false,
+        ..Mix::default()
+    }
 }
 
 pub fn set(case: Case, seed: u64) -> DeclarationSet {
@@ -146,7 +157,7 @@ fn buyer_and_message_debug_do_not_leak_personal_data() {
 
 #[test]
 fn buyers_are_fictitious_and_id_check_digits_are_valid() {
-    let mut g = Generator::new(5, Mix::default());
+    let mut g = Generator::new(5, unsigned());
     for i in 0..3000 {
         let s = g.next_set(NOW + i);
         let b = &s.buyer;
@@ -173,7 +184,7 @@ fn buyers_are_fictitious_and_id_check_digits_are_valid() {
 
 #[test]
 fn guids_are_unique_except_for_deliberate_resubmissions() {
-    let mut g = Generator::new(11, Mix::default());
+    let mut g = Generator::new(11, unsigned());
     let mut seen = std::collections::HashMap::new();
     for i in 0..5000 {
         let s = g.next_set(NOW + i);
@@ -190,7 +201,7 @@ fn guids_are_unique_except_for_deliberate_resubmissions() {
 
 #[test]
 fn mix_draws_mostly_clean_sets_and_every_bad_case() {
-    let mut g = Generator::new(3, Mix::default());
+    let mut g = Generator::new(3, unsigned());
     let mut counts = std::collections::HashMap::new();
     for i in 0..20_000 {
         *counts.entry(g.next_set(NOW + i).case).or_insert(0u32) += 1;
@@ -204,7 +215,7 @@ fn mix_draws_mostly_clean_sets_and_every_bad_case() {
         3,
         Mix {
             bad_share_per_mille: 0,
-            ..Mix::default()
+            ..unsigned()
         },
     );
     assert!((0..2000).all(|i| none_bad.next_set(NOW + i).case == Case::Clean));
