@@ -126,7 +126,9 @@ fn run_once(
     pace: Option<f64>,
     rules_on: bool,
 ) -> anyhow::Result<RunResult> {
-    let store = store::open(target).with_context(|| format!("opening {target}"))?;
+    // A scratch store: a fresh random data key, as a first start creates.
+    let keys = Arc::new(store::KeyRing::generate("bench")?);
+    let store = store::open(target, keys).with_context(|| format!("opening {target}"))?;
     let pipeline = Pipeline::start(store, PipelineConfig::default(), Arc::new(Supervised))?;
     let filing =
         intake::admin_content(intake::FILING, traffic::registry_csv().as_bytes(), now_ms())

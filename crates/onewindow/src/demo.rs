@@ -74,6 +74,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let store_args = StoreArgs {
         data: data.clone(),
         store: None,
+        data_key_file: None,
     };
     let _lock = crate::lock_data_dir(&data)?;
     let mut config = crate::serve_config(&store_args, args.listen)?;

@@ -16,6 +16,7 @@ mod client;
 mod demo;
 mod desk;
 mod offline;
+mod privacy;
 mod regulator;
 
 #[derive(Parser)]
@@ -38,9 +39,25 @@ pub struct StoreArgs {
     /// Store URL: `postgres://user@host/db` for PostgreSQL; default: SQLite in the data directory.
     #[arg(long, env = "ONEWINDOW_STORE")]
     pub store: Option<String>,
+    /// The data key ring that encrypts personal data at rest (one key per line, `ID HEX
+    /// [current]`); default: `ONEWINDOW_DATA_KEYS`, else `DATA/data-key` (created on the first
+    /// start of a store without data). See docs/security.md.
+    #[arg(long, env = "ONEWINDOW_DATA_KEY_FILE")]
+    pub data_key_file: Option<PathBuf>,
 }
 
 impl StoreArgs {
+    /// Open the store with its data keys (never creating a key: for maintenance commands).
+    pub fn open(&self) -> anyhow::Result<std::sync::Arc<dyn store::Store>> {
+        let (store, _, _) = server::keys::open_store(
+            &self.target(),
+            &self.data,
+            self.data_key_file.as_deref(),
+            false,
+        )?;
+        Ok(store)
+    }
+
     pub fn target(&self) -> String {
         self.store
             .clone()
@@ -116,6 +133,13 @@ enum Command {
     },
     /// Measure the whole clearance path on generated declarations.
     Bench(bench::BenchArgs),
+    /// Re-encrypt personal data under the current data key; add or retire keys (docs/security.md).
+    Rekey(privacy::RekeyArgs),
+    /// Remove the personal data of declarations concluded before a date (stop the server first).
+    Purge(privacy::PurgeArgs),
+    /// The audit log: query, export and verify (as the auditor, against a running server), or
+    /// verify the store's chain directly.
+    Audit(privacy::AuditArgs),
     /// Exit 0 when the server answers its health check.
     Healthcheck {
         #[arg(
@@ -216,6 +240,9 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Replay(args) => offline::replay(&args),
         Command::Rebuild { store } => offline::rebuild(&store),
         Command::Bench(args) => bench::run(&args),
+        Command::Rekey(args) => privacy::rekey(&args),
+        Command::Purge(args) => privacy::purge(&args),
+        Command::Audit(args) => privacy::audit_command(&args),
         Command::Healthcheck { server } => client::healthcheck(&server),
     }
 }
@@ -260,6 +287,7 @@ pub fn serve_config(
             ..Default::default()
         },
         limits: ceb::Limits::default(),
+        data_key_file: store.data_key_file.clone(),
     })
 }
 

@@ -25,6 +25,9 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub pipeline: PipelineConfig,
     pub limits: ceb::Limits,
+    /// The data key ring (see `keys`): this file, else `ONEWINDOW_DATA_KEYS`, else
+    /// `DATA_DIR/data-key`, created on the first start of a store without data.
+    pub data_key_file: Option<PathBuf>,
 }
 
 /// A running server.
@@ -106,7 +109,12 @@ pub async fn start_with(
     decider: Arc<dyn Decider + Send + Sync>,
 ) -> anyhow::Result<Running> {
     let target = config.store.clone();
-    let store = tokio::task::spawn_blocking(move || store::open(&target)).await??;
+    let dir = config.data_dir.clone();
+    let key_file = config.data_key_file.clone();
+    let (store, _keys, _source) = tokio::task::spawn_blocking(move || {
+        crate::keys::open_store(&target, &dir, key_file.as_deref(), true)
+    })
+    .await??;
     let admin_token = {
         let store = store.clone();
         let dir = config.data_dir.clone();
@@ -135,11 +143,14 @@ pub async fn start_with(
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.await;
-            })
-            .await;
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.await;
+        })
+        .await;
         if let Err(error) = served {
             tracing::error!(%error, "server stopped with an error");
         }

@@ -14,3 +14,8 @@ pub mod oversight;
 pub mod pipeline;
 pub mod problem;
 pub mod view;
+// Personal data protection and the audit log (docs/security.md).
+pub mod audit;
+pub mod keys;
+pub mod personal;
+pub mod purge;

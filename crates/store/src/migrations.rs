@@ -19,6 +19,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "records",
         sql: include_str!("../migrations/sqlite/0002_records.sql"),
     },
+    Migration {
+        version: 5,
+        name: "personal_data",
+        sql: include_str!("../migrations/sqlite/0005_personal_data.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -31,5 +36,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "records",
         sql: include_str!("../migrations/postgres/0002_records.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "personal_data",
+        sql: include_str!("../migrations/postgres/0005_personal_data.sql"),
     },
 ];

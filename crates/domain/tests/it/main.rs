@@ -2,5 +2,6 @@ mod blocks;
 mod clearance;
 mod credit;
 mod negative;
+mod redaction;
 mod risk;
 mod supervision;

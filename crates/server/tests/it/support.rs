@@ -56,6 +56,7 @@ pub async fn start_on(store: Option<String>) -> TestServer {
         data_dir: dir.path().to_path_buf(),
         pipeline: PipelineConfig::default(),
         limits: ceb::Limits::default(),
+        data_key_file: None,
     };
     let running = server::app::start(config).await.unwrap();
     let admin = running

@@ -115,6 +115,7 @@ pub fn credential(key_id: &str, subject: &str, token_hash: &str, at: i64) -> Cre
         token_hash: token_hash.into(),
         created_at_ms: at,
         revoked_at_ms: None,
+        expires_at_ms: None,
     }
 }
 
@@ -156,5 +157,6 @@ pub fn full_batch(seq: i64) -> Batch {
             Some(&format!("E{seq}")),
             "A",
         )],
+        ..Batch::default()
     }
 }

@@ -7,5 +7,6 @@ mod backends;
 mod conformance;
 mod fixtures;
 mod records;
+mod sealing;
 mod sqlite_only;
 mod throughput;
