@@ -11,7 +11,10 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 /// The fragments, in the order they are merged (the first is the head).
-const FRAGMENTS: &[(&str, &str)] = &[("core", include_str!("openapi/core.json"))];
+const FRAGMENTS: &[(&str, &str)] = &[
+    ("core", include_str!("openapi/core.json")),
+    ("audit", include_str!("openapi/audit.json")),
+];
 
 /// Merge the fragments: paths, schemas, responses and parameters are unions. Returns the names
 /// defined more than once alongside the document.

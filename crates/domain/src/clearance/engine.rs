@@ -819,6 +819,9 @@ impl Engine {
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default();
         for id in waiting {
+            // The declaration's view lists the waybill now, matched or not (a rebuild, which
+            // commits many messages at once, sees it too).
+            self.dirty_decls.insert(id.clone());
             out.extend(self.try_match(&id, now, decider));
         }
         Ok(out)

@@ -8,3 +8,4 @@ mod api;
 mod durability;
 mod faults;
 mod oversight;
+mod privacy;
