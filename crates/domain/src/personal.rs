@@ -288,6 +288,64 @@ pub fn mask_text(s: &str) -> String {
     out
 }
 
+/// The XML element names of the CEB messages that hold personal data.
+pub const PII_ELEMENTS: [&str; 10] = [
+    "buyerName",
+    "payerName",
+    "consignee",
+    "buyerIdNumber",
+    "payerIdNumber",
+    "buyerTelephone",
+    "consigneeTelephone",
+    "telephone",
+    "consigneeAddress",
+    "buyerRegNo",
+];
+
+/// Masks the text of every personal element ([`PII_ELEMENTS`], any namespace prefix) in XML
+/// text, well-formed or not (the CEB900 echo of a refused message). Everything else is kept.
+pub fn mask_xml(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&rest[..lt]);
+        let tail = &rest[lt..];
+        let Some(gt) = tail.find('>') else {
+            out.push_str(tail);
+            return out;
+        };
+        let tag = &tail[..=gt];
+        out.push_str(tag);
+        rest = &tail[gt + 1..];
+        let inner = tag[1..tag.len() - 1].trim();
+        if inner.starts_with(['/', '?', '!']) || inner.ends_with('/') {
+            continue;
+        }
+        let name = inner
+            .split(|c: char| c.is_whitespace())
+            .next()
+            .unwrap_or("");
+        let local = name.rsplit(':').next().unwrap_or(name);
+        if !PII_ELEMENTS.contains(&local) {
+            continue;
+        }
+        let end = rest.find('<').unwrap_or(rest.len());
+        let value = &rest[..end];
+        if !value.trim().is_empty() {
+            out.push_str(&match Field::of_xml(local) {
+                Field::Name => mask_name(value),
+                Field::IdNumber => mask_id(value),
+                Field::Phone => mask_phone(value),
+                Field::Address => mask_address(value),
+                Field::Other => "***".to_owned(),
+            });
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// What a personal field holds, for [`redact`]: it decides which keyed hash the token keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {

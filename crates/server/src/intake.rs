@@ -153,9 +153,12 @@ impl From<Refusal> for Problem {
 }
 
 fn refuse(rejection: ceb::Rejection, original: &[u8], now_ms: i64) -> Refusal {
-    let ceb900 = rejection
-        .to_ceb900(&Timestamp(now_ms).ceb_time17(), original)
-        .to_xml();
+    let mut answer = rejection.to_ceb900(&Timestamp(now_ms).ceb_time17(), original);
+    // The CEB900 echoes the original message (oriBizMessage): with its personal data masked,
+    // like every other answer.
+    let echoed = &mut answer.message_return.ori_biz_message;
+    *echoed = domain::personal::mask_xml(echoed);
+    let ceb900 = answer.to_xml();
     Refusal::Invalid {
         rejection: Box::new(rejection),
         ceb900,

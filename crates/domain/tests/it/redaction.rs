@@ -3,7 +3,7 @@
 
 use domain::personal::{
     Field, buyer_key, id_number_valid, is_redacted, keyed_value, mask_address, mask_id, mask_name,
-    mask_phone, mask_text, redact,
+    mask_phone, mask_text, mask_xml, redact,
 };
 
 const SECRET: &[u8] = b"test-secret";
@@ -81,6 +81,35 @@ fn a_token_keeps_keys_equality_validity_and_the_mask_and_nothing_else() {
     // Redacting twice changes nothing; another secret gives other tokens.
     assert_eq!(redact(SECRET, Field::Name, &n, None), n);
     assert_ne!(redact(b"other", Field::Name, name, None), n);
+}
+
+#[test]
+fn personal_elements_are_masked_in_xml_text_even_broken() {
+    let xml = "<ceb:OrderHead><ceb:buyerName>张三丰</ceb:buyerName><ceb:buyerIdNumber>\
+               11010519491231002X</ceb:buyerIdNumber><ceb:consignee>李四</ceb:consignee>\
+               <ceb:consigneeTelephone>13812345678</ceb:consigneeTelephone><ceb:orderNo>\
+               OW123</ceb:orderNo><ceb:consigneeAddress>北京市朝阳区建国路1号</ceb:consigneeAddress\
+               ><ceb:buyerTelephone>1380";
+    let masked = mask_xml(xml);
+    for clear in [
+        "张三丰",
+        "11010519491231002X",
+        "李四",
+        "13812345678",
+        "建国路",
+        "1380",
+    ] {
+        assert!(!masked.contains(clear), "{masked}");
+    }
+    assert!(
+        masked.contains("<ceb:buyerName>张**</ceb:buyerName>"),
+        "{masked}"
+    );
+    assert!(
+        masked.contains("<ceb:orderNo>OW123</ceb:orderNo>"),
+        "{masked}"
+    );
+    assert!(masked.contains("北京市***"), "{masked}");
 }
 
 #[test]

@@ -7,5 +7,6 @@ mod support;
 mod api;
 mod durability;
 mod faults;
+mod masking;
 mod oversight;
 mod privacy;
