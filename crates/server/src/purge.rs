@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::{Batch, JournalRecord, Store};
 
+use ceb::message::PiiVisitor;
+
 use crate::intake::{self, ActionEntry};
 use crate::pipeline::{PipelineConfig, PipelineError, restore_engine};
 
@@ -202,16 +204,15 @@ fn redact_entry(
         return Ok(None);
     }
     let mut changed_nodes = 0;
-    let mut redact_node =
-        |walk: &mut dyn FnMut(&mut dyn FnMut(&mut [(&'static str, &mut String)]))| {
-            let mut changed = false;
-            walk(&mut |fields: &mut [(&'static str, &mut String)]| {
-                changed |= redact_fields(secret, fields);
-            });
-            if changed {
-                changed_nodes += 1;
-            }
-        };
+    let mut redact_node = |walk: &mut dyn FnMut(&mut PiiVisitor<'_>)| {
+        let mut changed = false;
+        walk(&mut |fields: &mut [(&'static str, &mut String)]| {
+            changed |= redact_fields(secret, fields);
+        });
+        if changed {
+            changed_nodes += 1;
+        }
+    };
     walk_business_nodes(&mut message, &flags, &mut redact_node);
     if changed_nodes == 0 {
         return Ok(None);
@@ -272,7 +273,7 @@ fn redact_fields(secret: &[u8], fields: &mut [(&'static str, &mut String)]) -> b
     changed
 }
 
-type Walk<'a> = dyn FnMut(&mut dyn FnMut(&mut dyn FnMut(&mut [(&'static str, &mut String)]))) + 'a;
+type Walk<'a> = dyn FnMut(&mut dyn FnMut(&mut PiiVisitor<'_>)) + 'a;
 
 /// Calls `redact` with a walker over the i-th business node for each flagged i.
 fn walk_business_nodes(message: &mut ceb::Message, flags: &[bool], redact: &mut Walk<'_>) {

@@ -13,6 +13,9 @@ pub struct Cx {
     pub issues: Vec<Issue>,
 }
 
+/// What [`Node::walk_pii`] calls for each node: the node's own personal fields by XML name.
+pub type PiiVisitor<'v> = dyn FnMut(&mut [(&'static str, &mut String)]) + 'v;
+
 /// A typed node of a CEB message.
 pub trait Node: Sized + Default {
     /// The namespace the node's element lives in.
@@ -28,7 +31,7 @@ pub trait Node: Sized + Default {
     /// it: `f` gets each node's own fields at once, by XML name (so a field can be read together
     /// with its neighbours, e.g. an ID number with the name it belongs to). The purge redacts
     /// through this.
-    fn walk_pii(&mut self, f: &mut dyn FnMut(&mut [(&'static str, &mut String)])) {
+    fn walk_pii(&mut self, f: &mut PiiVisitor<'_>) {
         let _ = f;
     }
 }
@@ -340,7 +343,7 @@ macro_rules! node {
             }
 
             #[allow(unused_mut)]
-            fn walk_pii(&mut self, f: &mut dyn FnMut(&mut [(&'static str, &mut String)])) {
+            fn walk_pii(&mut self, f: &mut $crate::message::PiiVisitor<'_>) {
                 {
                     let mut own: Vec<(&'static str, &mut String)> = Vec::new();
                     $( field_pii!(own self.$field, $kind $($t)?, $x); )*

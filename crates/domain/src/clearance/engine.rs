@@ -2059,7 +2059,8 @@ fn personal_data_of(d: &Declaration, w: Option<&Waybill>) -> PersonalData {
         payer_telephone: p.and_then(|p| p.telephone.clone()),
         purged: false,
     };
-    let fields: [(&mut Option<String>, fn(&str) -> String); 11] = [
+    type Masked<'a> = (&'a mut Option<String>, fn(&str) -> String);
+    let fields: [Masked<'_>; 11] = [
         (&mut out.buyer_name, personal::mask_name),
         (&mut out.buyer_id_type, |s| s.to_owned()),
         (&mut out.buyer_id_number, personal::mask_id),

@@ -134,7 +134,7 @@ async fn credentials_rotate_expire_and_revoke_at_once_and_every_change_is_audite
         assert_eq!(status, 200);
     }
     // Another enterprise may not rotate it; nonsense validity is refused.
-    let other = server.token(&traffic::demo_registry()[1].code);
+    let other = server.token(traffic::demo_registry()[1].code);
     let (status, _) = post(
         &server,
         &format!("/api/v1/credentials/{new_key}/rotate"),
@@ -215,7 +215,7 @@ async fn only_the_auditor_reads_the_audit_log_and_the_auditor_reads_nothing_else
     let server = support::start().await;
     let (auditor, _) = staff(&server, "auditor").await;
     let (customs, _) = staff(&server, "regulator:customs").await;
-    let enterprise = server.token(&traffic::demo_registry()[0].code);
+    let enterprise = server.token(traffic::demo_registry()[0].code);
 
     // A regulator action is in the log with its outcome, committed with its journal entry.
     let (status, _) = post(
