@@ -163,7 +163,9 @@ async fn a_restart_keeps_half_filed_declarations_and_completes_them() {
         data_dir: dir.path().to_path_buf(),
         pipeline: PipelineConfig::default(),
         limits: ceb::Limits::default(),
-        data_key_file: None,
+        // The first start created the data key in its own data directory: a store that holds
+        // data is never opened without it.
+        data_key_file: Some(first.dir.path().join(server::keys::DATA_KEY_FILE)),
     };
     let running = server::app::start_with(config, Arc::new(ReleaseAll))
         .await
