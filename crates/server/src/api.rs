@@ -408,7 +408,24 @@ async fn admin_entry(state: &AppState, kind: &str, body: Bytes) -> Result<Json<V
         Intake::Settings(_) => 1,
         _ => 0,
     };
-    let job = Job::admin(kind, body.to_vec(), content, received_at_ms);
+    let target = match &content {
+        Intake::Filing(list) => list
+            .iter()
+            .map(|e| e.code.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => kind.to_ascii_lowercase(),
+    };
+    // Filing, tariff and settings changes are in the audit log, committed with the journal entry.
+    let entry = audit::entry(
+        auth::ADMIN,
+        &format!("admin.{}", kind.to_ascii_lowercase()),
+        &target.chars().take(500).collect::<String>(),
+        "pending",
+        &audit::current_source(),
+        json!({}),
+    );
+    let job = Job::admin(kind, body.to_vec(), content, received_at_ms).audited(entry);
     let accepted = submit(state, job).await?;
     Ok(Json(json!({ "seq": accepted.seq, "applied": count })))
 }
