@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState};
 use crate::auth;
+use crate::guard::{self, Guard, GuardConfig};
 use crate::pipeline::{Pipeline, PipelineConfig};
 
 #[derive(Clone, Debug)]
@@ -28,6 +29,8 @@ pub struct ServeConfig {
     /// The data key ring (see `keys`): this file, else `ONEWINDOW_DATA_KEYS`, else
     /// `DATA_DIR/data-key`, created on the first start of a store without data.
     pub data_key_file: Option<PathBuf>,
+    /// Rate limits, timeouts and connection cap at the door (`guard.rs`).
+    pub guard: GuardConfig,
 }
 
 /// A running server.
@@ -133,27 +136,29 @@ pub async fn start_with(
         buyer_secret: Arc::new(config.pipeline.buyer_secret.clone()),
         settings: Arc::new(std::sync::RwLock::new(pipeline.settings.clone())),
     };
+    let guard_config = config.guard.clone();
     let app = api::router(state)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             std::time::Duration::from_secs(30),
         ));
+    let app = guard::wrap(app, Arc::new(Guard::new(guard_config.clone())));
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let stopped = async move {
             let _ = stop_rx.await;
-        })
+        };
+        guard::serve(
+            listener,
+            app,
+            &guard_config,
+            stopped,
+            std::time::Duration::from_secs(30),
+        )
         .await;
-        if let Err(error) = served {
-            tracing::error!(%error, "server stopped with an error");
-        }
         // Every AppState clone is gone with the router: the writer drains and stops.
         let _ = tokio::task::spawn_blocking(move || pipeline.shutdown()).await;
     });

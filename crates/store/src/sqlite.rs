@@ -1025,8 +1025,10 @@ impl Store for SqliteStore {
             let (col, _) = sealed_columns(table);
             self.read(|conn| {
                 // Only the header names the key: read the first bytes of each value.
-                let mut stmt =
-                    conn.prepare(&format!("SELECT substr({col}, 1, 48) FROM {}", table.name()))?;
+                let mut stmt = conn.prepare(&format!(
+                    "SELECT substr({col}, 1, 48) FROM {}",
+                    table.name()
+                ))?;
                 let mut rows = stmt.query([])?;
                 while let Some(row) = rows.next()? {
                     let head = bytes_at(row, 0)?;

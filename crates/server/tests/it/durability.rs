@@ -166,6 +166,7 @@ async fn a_restart_keeps_half_filed_declarations_and_completes_them() {
         // The first start created the data key in its own data directory: a store that holds
         // data is never opened without it.
         data_key_file: Some(first.dir.path().join(server::keys::DATA_KEY_FILE)),
+        guard: server::guard::GuardConfig::default(),
     };
     let running = server::app::start_with(config, Arc::new(ReleaseAll))
         .await

@@ -7,6 +7,7 @@ mod support;
 mod api;
 mod durability;
 mod faults;
+mod guard;
 mod masking;
 mod oversight;
 mod privacy;

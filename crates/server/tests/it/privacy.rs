@@ -673,6 +673,7 @@ async fn a_purge_removes_personal_data_and_a_rebuild_reproduces_the_same_project
         pipeline: PipelineConfig::default(),
         limits: ceb::Limits::default(),
         data_key_file: None,
+        guard: server::guard::GuardConfig::default(),
     };
     let running = server::app::start(config).await.unwrap();
     let again = TestServer {
