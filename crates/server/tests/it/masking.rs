@@ -273,12 +273,27 @@ async fn no_answer_receipt_or_log_line_shows_a_clear_personal_value() {
         "the schemes raised alerts, whose evidence was scanned"
     );
     server.running.stop().await;
+    // And the database files hold them only sealed (the WAL included).
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(server.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("ow.db") {
+            files.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(files.len() > 100_000, "the database files were read");
+    // Valid UTF-8 runs survive a lossy conversion intact, so a clear value would still be found.
+    let files = String::from_utf8_lossy(&files).into_owned();
 
     let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
     assert!(log.contains("request"), "the server's log was captured");
     assert!(people.len() > 200, "{} personal values", people.len());
     let answers = seen.0.join("\n");
     for value in &people {
+        assert!(
+            !files.contains(value.as_str()),
+            "the database files show {value:?} in clear"
+        );
         if let Some(i) = answers.find(value.as_str()) {
             let from = answers[..i]
                 .char_indices()
