@@ -78,6 +78,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let store_args = StoreArgs {
         data: data.clone(),
         store: None,
+        data_key_file: None,
     };
     let _lock = crate::lock_data_dir(&data)?;
     let mut config = crate::serve_config(&store_args, args.listen)?;
@@ -86,8 +87,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let target = config.store.clone();
         let pipeline = config.pipeline.clone();
         let (months, seed) = (args.backfill_months, args.seed ^ 0x00ba_cf11);
+        let dir = data.clone();
         let report = tokio::task::spawn_blocking(move || {
-            let store = store::open(&target)?;
+            // A fresh demo store: its data key is created here, and the server finds it after.
+            let (store, _, _) = server::keys::open_store(&target, &dir, None, true)?;
             crate::backfill::run(store, &pipeline, months, seed, now_ms())
         })
         .await??;

@@ -17,6 +17,7 @@ mod client;
 mod demo;
 mod desk;
 mod offline;
+mod privacy;
 mod regulator;
 mod signing;
 
@@ -40,9 +41,25 @@ pub struct StoreArgs {
     /// Store URL: `postgres://user@host/db` for PostgreSQL; default: SQLite in the data directory.
     #[arg(long, env = "ONEWINDOW_STORE")]
     pub store: Option<String>,
+    /// The data key ring that encrypts personal data at rest (one key per line, `ID HEX
+    /// [current]`); default: `ONEWINDOW_DATA_KEYS`, else `DATA/data-key` (created on the first
+    /// start of a store without data). See docs/security.md.
+    #[arg(long, env = "ONEWINDOW_DATA_KEY_FILE")]
+    pub data_key_file: Option<PathBuf>,
 }
 
 impl StoreArgs {
+    /// Open the store with its data keys (never creating a key: for maintenance commands).
+    pub fn open(&self) -> anyhow::Result<std::sync::Arc<dyn store::Store>> {
+        let (store, _, _) = server::keys::open_store(
+            &self.target(),
+            &self.data,
+            self.data_key_file.as_deref(),
+            false,
+        )?;
+        Ok(store)
+    }
+
     pub fn target(&self) -> String {
         self.store
             .clone()
@@ -207,6 +224,13 @@ enum Command {
     Sign(signing::SignArgs),
     /// Verify the signatures of CEB files offline; exit 1 if any fails.
     Verify(signing::VerifyArgs),
+    /// Re-encrypt personal data under the current data key; add or retire keys (docs/security.md).
+    Rekey(privacy::RekeyArgs),
+    /// Remove the personal data of declarations concluded before a date (stop the server first).
+    Purge(privacy::PurgeArgs),
+    /// The audit log: query, export and verify (as the auditor, against a running server), or
+    /// verify the store's chain directly.
+    Audit(privacy::AuditArgs),
     /// Exit 0 when the server answers its health check.
     Healthcheck {
         #[arg(
@@ -402,6 +426,9 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Keygen(args) => signing::keygen(&args),
         Command::Sign(args) => signing::sign(&args),
         Command::Verify(args) => signing::verify(&args),
+        Command::Rekey(args) => privacy::rekey(&args),
+        Command::Purge(args) => privacy::purge(&args),
+        Command::Audit(args) => privacy::audit_command(&args),
         Command::Healthcheck { server } => client::healthcheck(&server),
     }
 }
@@ -446,6 +473,7 @@ pub fn serve_config(
             ..Default::default()
         },
         limits: ceb::Limits::default(),
+        data_key_file: store.data_key_file.clone(),
         guard: server::guard::GuardConfig::default(),
         portal: server::portal::PortalConfig::default(),
     })

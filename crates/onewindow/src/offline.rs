@@ -116,7 +116,11 @@ fn replay_into(args: &ReplayArgs, start_ms: i64, scratch: &Path) -> anyhow::Resu
             args.signatures
         )
     })?;
-    let store = store::open(&format!("sqlite:{}", scratch.join("replay.db").display()))?;
+    let keys = Arc::new(store::KeyRing::generate("replay")?);
+    let store = store::open(
+        &format!("sqlite:{}", scratch.join("replay.db").display()),
+        keys,
+    )?;
     let config = PipelineConfig {
         buyer_secret: b"onewindow-replay".to_vec(),
         ..Default::default()
@@ -213,7 +217,7 @@ fn replay_into(args: &ReplayArgs, start_ms: i64, scratch: &Path) -> anyhow::Resu
 /// `onewindow rebuild`: replay the journal into fresh projections.
 pub fn rebuild(args: &StoreArgs) -> anyhow::Result<ExitCode> {
     let _lock = crate::lock_data_dir(&args.data)?;
-    let store = store::open(&args.target())?;
+    let store = args.open()?;
     let before = store.projection_digest()?;
     let config = PipelineConfig {
         buyer_secret: buyer_secret(&args.data)?,

@@ -12,9 +12,10 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::{DeclarationRow, EnterpriseRow, ReceiptRow, Store, TaxBillRow};
+use store::{CredentialRow, DeclarationRow, EnterpriseRow, ReceiptRow, Store, TaxBillRow};
 
 use crate::app::now_ms;
+use crate::audit::{self, Source};
 use crate::auth::{self, Principal};
 use crate::intake::{self, Intake};
 use crate::pipeline::{Ingest, Job};
@@ -69,14 +70,21 @@ pub fn router(state: AppState) -> Router {
             get(list_credentials).post(issue_credential),
         )
         .route("/api/v1/credentials/{key_id}", delete(revoke_credential))
+        .route(
+            "/api/v1/credentials/{key_id}/rotate",
+            post(rotate_credential),
+        )
         .route("/api/v1/tariff", post(load_tariff))
         .route("/api/v1/settings", get(get_settings).put(put_settings))
         .merge(crate::oversight::routes())
         .merge(crate::statistics::routes())
         .merge(crate::certificates::routes())
         .merge(crate::portal::routes())
+        .merge(crate::audit::routes())
+        .merge(crate::personal::routes())
         .fallback(crate::portal::fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(crate::audit::remember_source))
         .with_state(state)
 }
 
@@ -90,10 +98,26 @@ pub(crate) async fn blocking<T: Send + 'static>(
     }
 }
 
+/// Who is calling, for every route but the audit log's: the auditor is refused here, so it
+/// reads the audit log and nothing else (docs/security.md).
 pub(crate) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Principal, Problem> {
+    match authenticate_credential(state, headers).await?.0 {
+        Principal::Auditor => {
+            Err(Problem::forbidden().detail("the auditor's credential reads the audit log only"))
+        }
+        principal => Ok(principal),
+    }
+}
+
+/// The caller and the credential it used. A revoked or expired credential is refused at once
+/// (every call looks it up: revocation has immediate effect).
+pub(crate) async fn authenticate_credential(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Principal, CredentialRow), Problem> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -103,7 +127,7 @@ pub(crate) async fn authenticate(
     let store = state.store.clone();
     let credential = blocking(move || store.credential_by_hash(&hash)).await?;
     match credential {
-        Some(c) if c.revoked_at_ms.is_none() => Ok(Principal::from_subject(&c.subject)),
+        Some(c) if c.live_at(now_ms()) => Ok((Principal::from_subject(&c.subject), c)),
         _ => Err(Problem::unauthorized()),
     }
 }
@@ -443,7 +467,24 @@ pub(crate) async fn admin_entry(
         Intake::Settings(_) => 1,
         _ => 0,
     };
-    let job = Job::admin(kind, body.to_vec(), content, received_at_ms);
+    let target = match &content {
+        Intake::Filing(list) => list
+            .iter()
+            .map(|e| e.code.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => kind.to_ascii_lowercase(),
+    };
+    // Filing, tariff and settings changes are in the audit log, committed with the journal entry.
+    let entry = audit::entry(
+        auth::ADMIN,
+        &format!("admin.{}", kind.to_ascii_lowercase()),
+        &target.chars().take(500).collect::<String>(),
+        "pending",
+        &audit::current_source(),
+        json!({}),
+    );
+    let job = Job::admin(kind, body.to_vec(), content, received_at_ms).audited(entry);
     let accepted = submit(state, job).await?;
     Ok(Json(json!({ "seq": accepted.seq, "applied": count })))
 }
@@ -529,21 +570,74 @@ async fn list_credentials(
                 "subject": c.subject,
                 "createdAtMs": c.created_at_ms,
                 "revokedAtMs": c.revoked_at_ms,
+                "expiresAtMs": c.expires_at_ms,
             })
         })
         .collect();
     Ok(Json(json!({ "credentials": items })))
 }
 
+/// When a new credential expires: `{"expiresAtMs": …}` or `{"validDays": …}` (optional body).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Validity {
+    expires_at_ms: Option<i64>,
+    valid_days: Option<u32>,
+    /// Rotation: the old credential stays valid this many hours, then expires (default: until
+    /// revoked).
+    grace_hours: Option<u32>,
+}
+
+impl Validity {
+    fn parse(body: &Bytes) -> Result<Validity, Problem> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Validity::default());
+        }
+        serde_json::from_slice(body).map_err(|e| {
+            Problem::bad_request(
+                "bad-json",
+                "expected {\"expiresAtMs\"?, \"validDays\"?, \"graceHours\"?}",
+            )
+            .detail(e.to_string())
+        })
+    }
+
+    fn expires(&self, now: i64) -> Result<Option<i64>, Problem> {
+        let at = match (self.expires_at_ms, self.valid_days) {
+            (Some(_), Some(_)) => {
+                return Err(Problem::bad_request(
+                    "bad-validity",
+                    "give expiresAtMs or validDays, not both",
+                ));
+            }
+            (Some(at), None) => Some(at),
+            (None, Some(days)) => Some(now + i64::from(days) * 86_400_000),
+            (None, None) => None,
+        };
+        if at.is_some_and(|at| at <= now) {
+            return Err(Problem::bad_request(
+                "bad-validity",
+                "the expiry must lie in the future",
+            ));
+        }
+        Ok(at)
+    }
+}
+
 /// `POST /api/v1/enterprises/{code}/credentials`: issue an API credential. The token is shown
-/// in this answer only. `{code}` may also be `admin` or `regulator:<department>` (customs,
-/// inspection, tax, market_supervision, zone_office, third_party) for staff credentials.
+/// in this answer only. `{code}` may also be `admin`, `auditor` or `regulator:<department>`
+/// (customs, inspection, tax, market_supervision, zone_office, third_party) for staff
+/// credentials. An optional body sets an expiry. Audited.
 async fn issue_credential(
     State(state): State<AppState>,
     headers: HeaderMap,
+    Source(source): Source,
     Path(code): Path<String>,
+    body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
     admin(&state, &headers).await?;
+    let now = now_ms();
+    let expires = Validity::parse(&body)?.expires(now)?;
     if !Principal::is_staff_subject(&code) {
         let store = state.store.clone();
         let lookup = code.clone();
@@ -552,13 +646,98 @@ async fn issue_credential(
             return Err(Problem::not_found("filed enterprise"));
         }
     }
-    let issued = auth::issue(&code, now_ms()).map_err(|e| Problem::unavailable(&e))?;
+    let issued = auth::issue_until(&code, now, expires).map_err(|e| Problem::unavailable(&e))?;
     let store = state.store.clone();
     let row = issued.row.clone();
     blocking(move || store.put_credential(&row)).await?;
+    // The token is shown only once the issue is in the audit log.
+    audit::record(
+        &state,
+        vec![audit::entry(
+            auth::ADMIN,
+            "credential.issue",
+            &issued.row.key_id,
+            "ok",
+            &source,
+            json!({ "subject": code, "expiresAtMs": expires }),
+        )],
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "keyId": issued.row.key_id, "subject": code, "token": issued.token })),
+        Json(json!({
+            "keyId": issued.row.key_id,
+            "subject": code,
+            "token": issued.token,
+            "expiresAtMs": expires,
+        })),
+    ))
+}
+
+/// `POST /api/v1/credentials/{key_id}/rotate`: issue a new credential for the same subject. The
+/// old one stays valid until revoked, or for `graceHours` if given. The administrator rotates
+/// any credential; every holder may rotate its own (the token used names it). Audited.
+async fn rotate_credential(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Source(source): Source,
+    Path(key_id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    let (principal, used) = authenticate_credential(&state, &headers).await?;
+    if principal != Principal::Admin && used.key_id != key_id {
+        return Err(Problem::forbidden()
+            .detail("a credential rotates itself, or the administrator rotates it"));
+    }
+    let validity = Validity::parse(&body)?;
+    let now = now_ms();
+    let expires = validity.expires(now)?;
+    let store = state.store.clone();
+    let lookup = key_id.clone();
+    let old = blocking(move || store.credential(&lookup))
+        .await?
+        .filter(|c| c.live_at(now))
+        .ok_or_else(|| Problem::not_found("live credential"))?;
+    let issued =
+        auth::issue_until(&old.subject, now, expires).map_err(|e| Problem::unavailable(&e))?;
+    let mut retiring = old.clone();
+    if let Some(hours) = validity.grace_hours {
+        let until = now + i64::from(hours) * 3_600_000;
+        retiring.expires_at_ms = Some(retiring.expires_at_ms.map_or(until, |e| e.min(until)));
+    }
+    let store = state.store.clone();
+    let (new_row, old_row) = (issued.row.clone(), retiring.clone());
+    blocking(move || {
+        store.put_credential(&new_row)?;
+        store.put_credential(&old_row)
+    })
+    .await?;
+    audit::record(
+        &state,
+        vec![audit::entry(
+            &principal.label(),
+            "credential.rotate",
+            &old.key_id,
+            "ok",
+            &source,
+            json!({
+                "subject": old.subject,
+                "newKeyId": issued.row.key_id,
+                "oldExpiresAtMs": retiring.expires_at_ms,
+                "expiresAtMs": expires,
+            }),
+        )],
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "keyId": issued.row.key_id,
+            "subject": old.subject,
+            "token": issued.token,
+            "expiresAtMs": expires,
+            "previous": { "keyId": old.key_id, "expiresAtMs": retiring.expires_at_ms },
+        })),
     ))
 }
 
@@ -566,11 +745,29 @@ async fn issue_credential(
 async fn revoke_credential(
     State(state): State<AppState>,
     headers: HeaderMap,
+    Source(source): Source,
     Path(key_id): Path<String>,
 ) -> Result<StatusCode, Problem> {
     admin(&state, &headers).await?;
     let store = state.store.clone();
+    let target = key_id.clone();
     let revoked = blocking(move || store.revoke_credential(&key_id, now_ms())).await?;
+    audit::record(
+        &state,
+        vec![audit::entry(
+            auth::ADMIN,
+            "credential.revoke",
+            &target,
+            if revoked {
+                "ok"
+            } else {
+                "refused: no live credential"
+            },
+            &source,
+            json!({}),
+        )],
+    )
+    .await?;
     if revoked {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -26,6 +26,9 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub pipeline: PipelineConfig,
     pub limits: ceb::Limits,
+    /// The data key ring (see `keys`): this file, else `ONEWINDOW_DATA_KEYS`, else
+    /// `DATA_DIR/data-key`, created on the first start of a store without data.
+    pub data_key_file: Option<PathBuf>,
     /// Rate limits, timeouts and connection cap at the door (`guard.rs`).
     pub guard: GuardConfig,
     /// The web portal: cookies, session lifetimes, public look-up limits (`portal/`).
@@ -111,7 +114,12 @@ pub async fn start_with(
     decider: Arc<dyn Decider + Send + Sync>,
 ) -> anyhow::Result<Running> {
     let target = config.store.clone();
-    let store = tokio::task::spawn_blocking(move || store::open(&target)).await??;
+    let dir = config.data_dir.clone();
+    let key_file = config.data_key_file.clone();
+    let (store, _keys, _source) = tokio::task::spawn_blocking(move || {
+        crate::keys::open_store(&target, &dir, key_file.as_deref(), true)
+    })
+    .await??;
     let admin_token = {
         let store = store.clone();
         let dir = config.data_dir.clone();

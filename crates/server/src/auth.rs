@@ -21,12 +21,16 @@ pub enum Principal {
     /// `regulator` is customs). Reads everything; acts as its department allows (docs/roles in
     /// docs/api.md).
     Regulator(Department),
+    /// The auditor (credential subject `auditor`): reads and exports the audit log, and nothing
+    /// else — every other route refuses it (docs/security.md).
+    Auditor,
 }
 
 impl Principal {
     pub fn from_subject(subject: &str) -> Principal {
         match subject {
             ADMIN => Principal::Admin,
+            AUDITOR => Principal::Auditor,
             REGULATOR => Principal::Regulator(Department::Customs),
             other => match other.strip_prefix("regulator:").and_then(Department::parse) {
                 Some(d) => Principal::Regulator(d),
@@ -39,6 +43,7 @@ impl Principal {
     pub fn is_staff_subject(subject: &str) -> bool {
         !matches!(Principal::from_subject(subject), Principal::Enterprise(_))
             && (subject == ADMIN
+                || subject == AUDITOR
                 || subject == REGULATOR
                 || subject
                     .strip_prefix("regulator:")
@@ -46,10 +51,13 @@ impl Principal {
                     .is_some())
     }
 
-    /// The enterprise code this principal is limited to, or `None` for staff who see all.
+    /// The enterprise code this principal is limited to, or `None` for staff who see all. The
+    /// auditor is limited to a party no enterprise has, so a route that forgot it shows nothing
+    /// (it never gets that far: `api::authenticate` refuses it).
     pub fn party(&self) -> Option<&str> {
         match self {
             Principal::Enterprise(code) => Some(code),
+            Principal::Auditor => Some(AUDITOR_PARTY),
             Principal::Admin | Principal::Regulator(_) => None,
         }
     }
@@ -58,6 +66,7 @@ impl Principal {
         match self {
             Principal::Enterprise(code) => code.clone(),
             Principal::Admin => ADMIN.to_string(),
+            Principal::Auditor => AUDITOR.to_string(),
             Principal::Regulator(d) => format!("{REGULATOR}:{d}"),
         }
     }
@@ -66,7 +75,7 @@ impl Principal {
     pub fn actor(&self) -> Actor {
         match self {
             Principal::Enterprise(code) => Actor::Enterprise(code.clone()),
-            Principal::Admin => Actor::Admin,
+            Principal::Admin | Principal::Auditor => Actor::Admin,
             Principal::Regulator(d) => Actor::Regulator(*d),
         }
     }
@@ -74,6 +83,9 @@ impl Principal {
 
 pub const ADMIN: &str = "admin";
 pub const REGULATOR: &str = "regulator";
+pub const AUDITOR: &str = "auditor";
+/// Not an enterprise code (those are 10 characters): matches no declaration, bill or record.
+const AUDITOR_PARTY: &str = "\u{0}auditor";
 
 /// A freshly issued credential: the token is shown once and never stored.
 pub struct Issued {
@@ -93,6 +105,15 @@ fn random_hex(bytes: usize) -> Result<String, getrandom::Error> {
 
 /// Make a new credential for `subject` (an enterprise code, `admin` or `regulator`).
 pub fn issue(subject: &str, now_ms: i64) -> Result<Issued, getrandom::Error> {
+    issue_until(subject, now_ms, None)
+}
+
+/// Make a new credential for `subject` that is refused from `expires_at_ms` on (if given).
+pub fn issue_until(
+    subject: &str,
+    now_ms: i64,
+    expires_at_ms: Option<i64>,
+) -> Result<Issued, getrandom::Error> {
     let key_id = random_hex(6)?;
     let secret = random_hex(32)?;
     let token = format!("ow_{key_id}_{secret}");
@@ -102,8 +123,14 @@ pub fn issue(subject: &str, now_ms: i64) -> Result<Issued, getrandom::Error> {
         token_hash: hash_token(&token),
         created_at_ms: now_ms,
         revoked_at_ms: None,
+        expires_at_ms,
     };
     Ok(Issued { token, row })
+}
+
+/// The key id a token names (`ow_<key id>_<secret>`).
+pub fn key_id_of(token: &str) -> Option<&str> {
+    token.strip_prefix("ow_")?.split('_').next()
 }
 
 /// Pull the bearer token out of an `Authorization` header value.

@@ -41,6 +41,38 @@ pub struct IndexEntry {
     pub action: domain::statistics::IndexAction,
 }
 
+/// Data minimisation before the journal: a listing of a person named by name and ID number is
+/// journaled with the person's keyed hash instead (the engine derives the same subject from
+/// either), so the clear values never enter the journal.
+pub fn minimise(
+    action: domain::clearance::Action,
+    buyer_secret: &[u8],
+) -> domain::clearance::Action {
+    use domain::clearance::{Action, SubjectRef};
+    match action {
+        Action::List {
+            subject: SubjectRef::Person { name, id_number },
+            name: listed_name,
+            category,
+            severity,
+            evidence,
+            effective_from,
+            expires_at,
+        } if !name.trim().is_empty() && !id_number.trim().is_empty() => Action::List {
+            subject: SubjectRef::Buyer {
+                key: domain::personal::buyer_key(buyer_secret, &name, &id_number).0,
+            },
+            name: listed_name,
+            category,
+            severity,
+            evidence,
+            effective_from,
+            expires_at,
+        },
+        other => other,
+    }
+}
+
 /// The parsed content of one journal entry.
 pub enum Intake {
     /// Not parsed yet (rebuild parses from the journal body).
@@ -163,9 +195,12 @@ impl From<Refusal> for Problem {
 }
 
 fn refuse(rejection: ceb::Rejection, original: &[u8], now_ms: i64) -> Refusal {
-    let ceb900 = rejection
-        .to_ceb900(&Timestamp(now_ms).ceb_time17(), original)
-        .to_xml();
+    let mut answer = rejection.to_ceb900(&Timestamp(now_ms).ceb_time17(), original);
+    // The CEB900 echoes the original message (oriBizMessage): with its personal data masked,
+    // like every other answer.
+    let echoed = &mut answer.message_return.ori_biz_message;
+    *echoed = domain::personal::mask_xml(echoed);
+    let ceb900 = answer.to_xml();
     Refusal::Invalid {
         rejection: Box::new(rejection),
         ceb900,
@@ -400,6 +435,16 @@ pub fn from_record(record: &JournalRecord) -> Intake {
         FILING | TARIFF | SETTINGS | ACTION | INDEX | crate::signatures::CERTIFICATE => {
             admin_content(&record.kind, &record.body, record.received_at_ms)
                 .unwrap_or_else(Intake::Unreadable)
+        }
+        // A body the retention purge redacted: the message as CEB JSON, tokens for personal data.
+        _ if crate::purge::is_redacted_body(&record.body) => {
+            match crate::purge::message_of(&record.body) {
+                Ok(message) => match crate::mapping::documents(message) {
+                    Ok(documents) => Intake::Ceb(documents),
+                    Err(issues) => Intake::Unreadable(format!("{} mapping issue(s)", issues.len())),
+                },
+                Err(e) => Intake::Unreadable(e),
+            }
         }
         _ => match ceb::parse(&record.body, &Limits::default()) {
             Ok(parsed) => match crate::mapping::documents(parsed.message) {

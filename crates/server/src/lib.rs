@@ -19,3 +19,8 @@ pub mod problem;
 pub mod signatures;
 pub mod statistics;
 pub mod view;
+// Personal data protection and the audit log (docs/security.md).
+pub mod audit;
+pub mod keys;
+pub mod personal;
+pub mod purge;

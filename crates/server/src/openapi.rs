@@ -16,6 +16,7 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ("portal", include_str!("openapi/portal.json")),
     ("statistics", include_str!("openapi/statistics.json")),
     ("certificates", include_str!("openapi/certificates.json")),
+    ("audit", include_str!("openapi/audit.json")),
 ];
 
 /// Merge the fragments: paths, schemas, responses and parameters are unions. Returns the names

@@ -104,7 +104,9 @@ fn record_json(row: &RecordRow) -> Value {
 fn staff(principal: &Principal) -> Result<(), Problem> {
     match principal {
         Principal::Regulator(_) | Principal::Admin => Ok(()),
-        Principal::Enterprise(_) => Err(Problem::forbidden().detail("regulators only")),
+        Principal::Enterprise(_) | Principal::Auditor => {
+            Err(Problem::forbidden().detail("regulators only"))
+        }
     }
 }
 
@@ -173,13 +175,16 @@ async fn one(state: &AppState, kind: &'static str, key: String) -> Result<Record
         .ok_or_else(|| Problem::not_found(kind))
 }
 
-/// Journal a supervision action and answer with what it did.
+/// Journal a supervision action and answer with what it did. The audit log gets the action and
+/// its outcome in the same transaction as the journal entry.
 pub(crate) async fn act(
     state: &AppState,
     principal: &Principal,
     action: Action,
 ) -> Result<Json<Value>, Problem> {
     let received_at_ms = now_ms();
+    let action = crate::intake::minimise(action, &state.buyer_secret);
+    let audit = crate::audit::action_entry(principal, &action, &crate::audit::current_source());
     let entry = ActionEntry {
         actor: principal.actor(),
         action,
@@ -191,7 +196,8 @@ pub(crate) async fn act(
         body,
         Intake::Action(Box::new(entry)),
         received_at_ms,
-    );
+    )
+    .audited(audit);
     let accepted = submit(state, job).await?;
     match accepted.outcome {
         Some(Ok(result)) => Ok(Json(json!({

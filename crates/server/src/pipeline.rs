@@ -55,6 +55,9 @@ pub struct Job {
     /// The already-parsed content (saves parsing twice on the live path).
     pub content: Intake,
     pub reply: Option<oneshot::Sender<Result<Accepted, PipelineError>>>,
+    /// The audit log entry of this job (regulator actions, administration): its outcome is
+    /// filled in from what the engine did, and it is committed with the journal entry.
+    pub audit: Option<store::audit::AuditEntry>,
 }
 
 impl Job {
@@ -68,6 +71,7 @@ impl Job {
             body: prepared.body,
             content: prepared.content,
             reply: None,
+            audit: None,
         }
     }
 
@@ -93,7 +97,14 @@ impl Job {
             body,
             content,
             reply: None,
+            audit: None,
         }
+    }
+
+    /// The same job, written to the audit log with its outcome.
+    pub fn audited(mut self, entry: store::audit::AuditEntry) -> Job {
+        self.audit = Some(entry);
+        self
     }
 }
 
@@ -200,7 +211,10 @@ impl Pipeline {
     }
 }
 
-fn restore_engine(store: &dyn Store, config: &PipelineConfig) -> Result<Engine, PipelineError> {
+pub(crate) fn restore_engine(
+    store: &dyn Store,
+    config: &PipelineConfig,
+) -> Result<Engine, PipelineError> {
     let rows = store
         .load_state()?
         .into_iter()
@@ -372,12 +386,21 @@ impl Writer {
             );
             batch.receipts.extend(receipts.iter().cloned());
             batch.records.extend(intake::application_record(&record));
+            let outcome = self.engine.take_outcome();
+            if let Some(mut entry) = job.audit.take() {
+                entry.outcome = crate::audit::outcome_text(outcome.as_ref());
+                if outcome.is_none() {
+                    entry.outcome = "ok".to_owned();
+                }
+                entry.detail = serde_json::json!({ "journal": record.seq }).to_string();
+                batch.audit.push(entry);
+            }
             answers.push((
                 job.reply.take(),
                 Accepted {
                     seq: record.seq,
                     receipts,
-                    outcome: self.engine.take_outcome(),
+                    outcome,
                 },
             ));
             batch.append.push(record);

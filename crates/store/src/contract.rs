@@ -13,6 +13,9 @@ pub enum StoreError {
     Postgres(#[from] postgres::Error),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// A value could not be sealed or opened (unknown key, damaged or tampered row).
+    #[error("encryption: {0}")]
+    Sealed(#[from] crate::seal::SealError),
     #[error("{0}")]
     Other(String),
 }
@@ -148,6 +151,15 @@ pub struct CredentialRow {
     pub token_hash: String,
     pub created_at_ms: i64,
     pub revoked_at_ms: Option<i64>,
+    /// After this time the credential is refused, as if revoked (rotation with a grace period).
+    pub expires_at_ms: Option<i64>,
+}
+
+impl CredentialRow {
+    /// Whether a call made at `now_ms` with this credential is accepted.
+    pub fn live_at(&self, now_ms: i64) -> bool {
+        self.revoked_at_ms.is_none() && self.expires_at_ms.is_none_or(|e| now_ms < e)
+    }
 }
 
 /// One supervision record of the credit and risk system: a credit record (信用档案), a risk alert
@@ -244,6 +256,12 @@ pub struct Batch {
     pub stats: Vec<StatCell>,
     /// Certificates filed or revoked, applied in order.
     pub certificates: Vec<CertificateChange>,
+    /// Journal entries whose body is replaced (the personal data purge redacts bodies; nothing
+    /// else ever changes a journal entry). Each seq must exist.
+    pub redact: Vec<JournalRecord>,
+    /// Audit log entries appended, chained after the last one, in this same transaction (a
+    /// regulator action and its audit entry are durable together).
+    pub audit: Vec<crate::audit::AuditEntry>,
 }
 
 /// Where the store stands.
@@ -316,6 +334,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// A digest (hex SHA-256) over every projection and state row in a canonical order, journal
     /// and credentials excluded: two stores that applied the same journal have the same digest.
+    /// Computed over the opened (clear) values, so it does not depend on keys or nonces.
     fn projection_digest(&self) -> Result<String>;
 
     // ---- Portal accounts and sessions (the web portal's logins). Kept like credentials: outside
@@ -356,6 +375,36 @@ pub trait Store: Send + Sync + 'static {
     /// Certificates filed for one enterprise, or for all when `None`, revoked ones included,
     /// ordered by enterprise, filing time and fingerprint.
     fn certificates(&self, enterprise: Option<&str>) -> Result<Vec<CertificateRow>>;
+
+    // ---- personal data protection and the audit log (docs/security.md) ----
+
+    /// One engine state value, opened (the clear view of a declaration's personal data).
+    fn state_value(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>>;
+    /// A credential by key id (live or not).
+    fn credential(&self, key_id: &str) -> Result<Option<CredentialRow>>;
+    /// Append entries to the audit log, chained after the last entry, in one transaction.
+    fn append_audit(
+        &self,
+        entries: &[crate::audit::AuditEntry],
+    ) -> Result<Vec<crate::audit::AuditRecord>>;
+    /// A page of the audit log in seq order.
+    fn audit(&self, query: &crate::audit::AuditQuery<'_>)
+    -> Result<Vec<crate::audit::AuditRecord>>;
+    /// How many rows of each sealed table each key seals (a full scan: an administrative call).
+    fn key_usage(&self) -> Result<Vec<KeyUsage>>;
+    /// Re-seal under the current key at most `limit` rows of `table` after `after` that another
+    /// key (or none) sealed, in one transaction that holds the rows it rewrites, so it is safe
+    /// while the server writes.
+    fn reseal(
+        &self,
+        table: SealedTable,
+        after: Option<&RowKey>,
+        limit: usize,
+    ) -> Result<ResealStep>;
+    /// Give back the space of rewritten rows, so the old (sealed) values of purged or re-keyed
+    /// rows do not linger in free pages: SQLite checkpoints its WAL and vacuums; PostgreSQL
+    /// vacuums the sealed tables.
+    fn vacuum(&self) -> Result<()>;
 }
 
 // ---- statistics (统计监测) ----
@@ -573,6 +622,59 @@ pub struct StatRow {
     pub keys: Vec<String>,
     pub measures: Vec<i64>,
     pub distinct: Vec<i64>,
+}
+
+/// The tables whose values are sealed (encrypted at rest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SealedTable {
+    Journal,
+    State,
+    Records,
+}
+
+impl SealedTable {
+    pub const ALL: [SealedTable; 3] = [
+        SealedTable::Journal,
+        SealedTable::State,
+        SealedTable::Records,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SealedTable::Journal => "journal",
+            SealedTable::State => "state",
+            SealedTable::Records => "records",
+        }
+    }
+}
+
+/// A row's primary key, as a resumable cursor over a sealed table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RowKey {
+    /// The journal, by seq.
+    Seq(i64),
+    /// State (namespace, key) or records (kind, key).
+    Pair(String, String),
+}
+
+/// One step of `rekey`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResealStep {
+    /// Rows read in this step.
+    pub looked: usize,
+    /// Rows that were under another key (or in clear) and are now sealed under the current key.
+    pub resealed: usize,
+    /// Where the next step starts; `None` when the table is done.
+    pub next: Option<RowKey>,
+}
+
+/// How many rows of a table are sealed under a key (`key_id: None`: in clear, from before
+/// encryption was switched on).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyUsage {
+    pub table: SealedTable,
+    pub key_id: Option<String>,
+    pub rows: i64,
 }
 
 impl fmt::Display for Positions {

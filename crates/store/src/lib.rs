@@ -20,8 +20,11 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod audit;
 mod contract;
 pub use contract::*;
+pub mod seal;
+pub use seal::KeyRing;
 mod digest;
 mod migrations;
 mod pool;
@@ -45,11 +48,20 @@ pub const SQLITE_FILE_NAME: &str = "onewindow.db";
 /// parameter puts every table in that schema, created if missing). `sqlite:PATH` or a plain path
 /// selects SQLite; a path that is an existing directory or ends with `/` means `DIR/onewindow.db`.
 /// The file and its directory are created on first start.
-pub fn open(target: &str) -> Result<Arc<dyn Store>> {
+///
+/// `keys` seal every value that can hold personal data (journal bodies, state values, record
+/// bodies) before it is written and open it after it is read (see [`seal`]).
+pub fn open(target: &str, keys: Arc<KeyRing>) -> Result<Arc<dyn Store>> {
     match Target::parse(target)? {
-        Target::Postgres(url) => Ok(Arc::new(PostgresStore::open(&url)?)),
-        Target::Sqlite(path) => Ok(Arc::new(SqliteStore::open(&path)?)),
+        Target::Postgres(url) => Ok(Arc::new(PostgresStore::open(&url, keys)?)),
+        Target::Sqlite(path) => Ok(Arc::new(SqliteStore::open(&path, keys)?)),
     }
+}
+
+/// Whether `target` names an embedded (SQLite) store, which may create its own data key on
+/// first start.
+pub fn is_embedded(target: &str) -> bool {
+    matches!(Target::parse(target), Ok(Target::Sqlite(_)))
 }
 
 /// What [`open`] decided a target string means; kept apart so it can be tested without I/O

@@ -30,6 +30,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0004_portal.sql"),
     },
     Migration {
+        version: 5,
+        name: "personal_data",
+        sql: include_str!("../migrations/sqlite/0005_personal_data.sql"),
+    },
+    Migration {
         version: 6,
         name: "certificates",
         sql: include_str!("../migrations/sqlite/0006_certificates.sql"),
@@ -56,6 +61,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "portal",
         sql: include_str!("../migrations/postgres/0004_portal.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "personal_data",
+        sql: include_str!("../migrations/postgres/0005_personal_data.sql"),
     },
     Migration {
         version: 6,

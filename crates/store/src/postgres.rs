@@ -10,27 +10,33 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::str::FromStr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement, Transaction};
 
+use crate::audit::{AuditEntry, AuditQuery, AuditRecord};
 use crate::digest::Canonical;
 use crate::migrations::{self, Migration};
 use crate::pool::Pool;
 use crate::schema::{self, Column};
+use crate::seal::{Context, KeyRing, SealError};
+use crate::sqlite::{Sealed, context_of, open_state, pair_columns, sealed_columns};
 use crate::{
     Batch, CertificateChange, CertificateRow, CredentialRow, DeclarationRow, EnterpriseRow,
-    JournalRecord, Positions, QuotaRow, ReceiptRow, RecordQuery, RecordRow, Result, SessionRow,
-    StatQuery, StatRow, StatTable, StateRow, Store, StoreError, TaxBillRow, UserRow,
+    JournalRecord, KeyUsage, Positions, QuotaRow, ReceiptRow, RecordQuery, RecordRow, ResealStep,
+    Result, RowKey, SealedTable, SessionRow, StatQuery, StatRow, StatTable, StateRow, Store,
+    StoreError, TaxBillRow, UserRow,
 };
 
 /// Reader clients open at most (queries beyond that wait for one to be free).
 const MAX_READERS: usize = 8;
 /// Serialises migrations of nodes starting at the same time (`pg_advisory_xact_lock` key).
 const MIGRATION_LOCK: i64 = 0x6f6e_6577_696e_646f; // "onewindo"
+/// Serialises appends to the audit chain across nodes (`pg_advisory_xact_lock` key).
+const AUDIT_LOCK: i64 = 0x6f77_6175_6469_7400; // "owaudit"
 
 type PgResult<T> = std::result::Result<T, postgres::Error>;
 type Params<'a> = [&'a (dyn ToSql + Sync)];
@@ -83,6 +89,11 @@ struct Sql {
     /// Per [`StatTable::ALL`]: the additive upsert (UNNEST) and the digest order.
     stat_upserts: [String; 4],
     stat_digests: [String; 4],
+    redact_journal: String,
+    state_value: String,
+    credential: String,
+    insert_audit: String,
+    audit_page: String,
 }
 
 impl Sql {
@@ -110,10 +121,10 @@ impl Sql {
             upsert_records: postgres_upsert("records", RECORDS, &["kind", "key"]),
             set_applied: "UPDATE store_position SET applied = $1 WHERE id = 1".into(),
             upsert_credential: format!(
-                "INSERT INTO credentials ({cred_cols}) VALUES ($1, $2, $3, $4, $5) \
+                "INSERT INTO credentials ({cred_cols}) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (key_id) DO UPDATE SET subject = excluded.subject, \
                  token_hash = excluded.token_hash, created_at_ms = excluded.created_at_ms, \
-                 revoked_at_ms = excluded.revoked_at_ms"
+                 revoked_at_ms = excluded.revoked_at_ms, expires_at_ms = excluded.expires_at_ms"
             ),
             revoke_credential: "UPDATE credentials SET revoked_at_ms = $2 \
                                 WHERE key_id = $1 AND revoked_at_ms IS NULL"
@@ -165,6 +176,16 @@ impl Sql {
             stat_upserts: StatTable::ALL
                 .map(|t| crate::stats::upsert(t, crate::stats::Dialect::Postgres)),
             stat_digests: StatTable::ALL.map(crate::stats::digest_sql),
+            redact_journal: "UPDATE journal SET body = d.b FROM UNNEST($1::int8[], $2::bytea[]) \
+                             AS d(s, b) WHERE journal.seq = d.s"
+                .into(),
+            state_value: "SELECT value FROM state WHERE namespace = $1 AND key = $2".into(),
+            credential: format!("{sel_cred} WHERE key_id = $1"),
+            insert_audit: format!(
+                "INSERT INTO audit_log ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                names(AUDIT)
+            ),
+            audit_page: audit_page('$', "::text", "::int8"),
         }
     }
 }
@@ -193,6 +214,7 @@ pub struct PostgresStore {
     writer: Mutex<Option<PgConn>>,
     readers: Pool<PgConn>,
     sql: Sql,
+    keys: Arc<KeyRing>,
 }
 
 impl Drop for PostgresStore {
@@ -269,7 +291,7 @@ fn limit(n: usize) -> i64 {
 impl PostgresStore {
     /// Connects to `url` (`postgres://…`, optionally `?schema=NAME`), applies pending
     /// migrations and prepares the writer.
-    pub fn open(url: &str) -> Result<Self> {
+    pub fn open(url: &str, keys: Arc<KeyRing>) -> Result<Self> {
         let (url, schema) = split_schema(url)?;
         let config = Config::from_str(&url)?;
         let store = PostgresStore {
@@ -278,6 +300,7 @@ impl PostgresStore {
             writer: Mutex::new(None),
             readers: Pool::new(MAX_READERS, |c| !c.client.is_closed()),
             sql: Sql::new(),
+            keys,
         };
         let mut writer = store.connect(true)?;
         migrate(&mut writer.client, migrations::POSTGRES)?;
@@ -417,6 +440,17 @@ fn last_by_key<'a, T, K: Hash + Eq>(rows: &'a [T], key: impl Fn(&'a T) -> K) -> 
     out
 }
 
+/// Like [`last_by_key`], as indices into `rows` (to line rows up with their sealed values).
+fn last_index_by_key<'a, T, K: Hash + Eq>(rows: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<usize> {
+    let mut seen = HashSet::with_capacity(rows.len());
+    let mut out: Vec<usize> = (0..rows.len())
+        .rev()
+        .filter(|&i| seen.insert(key(&rows[i])))
+        .collect();
+    out.reverse();
+    out
+}
+
 fn column<'a, T, V>(rows: &[&'a T], f: impl Fn(&'a T) -> V) -> Vec<V> {
     rows.iter().map(|r| f(r)).collect()
 }
@@ -450,6 +484,9 @@ struct WriteStatements {
     upsert_records: Option<Statement>,
     /// The statistics upserts of the tables this batch adds to (none prepared otherwise).
     stat_upserts: Vec<(StatTable, Statement)>,
+    /// Prepared only by a purge (the one writer of journal bodies after their append).
+    redact_journal: Option<Statement>,
+    insert_audit: Option<Statement>,
     set_applied: Statement,
 }
 
@@ -476,6 +513,16 @@ impl WriteStatements {
             } else {
                 Some(c.statement(&sql.upsert_records)?)
             },
+            redact_journal: if batch.redact.is_empty() {
+                None
+            } else {
+                Some(c.statement(&sql.redact_journal)?)
+            },
+            insert_audit: if batch.audit.is_empty() {
+                None
+            } else {
+                Some(c.statement(&sql.insert_audit)?)
+            },
             set_applied: c.statement(&sql.set_applied)?,
         })
     }
@@ -489,33 +536,42 @@ fn write_batch(
     sql: &WriteStatements,
     batch: &Batch,
     stats: &Stats<'_>,
-) -> PgResult<()> {
+    sealed: &Sealed,
+) -> PgResult<u64> {
     if !batch.append.is_empty() {
         let sink = tx.copy_in(&sql.copy_journal)?;
         let mut w = BinaryCopyInWriter::new(sink, &types(schema::JOURNAL));
-        for j in &batch.append {
-            w.write(&[
-                &j.seq,
-                &j.received_at_ms,
-                &j.sender,
-                &j.kind,
-                &j.guid,
-                &j.body,
-            ])?;
+        for (j, body) in batch.append.iter().zip(&sealed.append) {
+            w.write(&[&j.seq, &j.received_at_ms, &j.sender, &j.kind, &j.guid, body])?;
         }
         w.finish()?;
     }
 
+    let mut redacted = 0;
+    if let Some(redact) = &sql.redact_journal {
+        let seqs: Vec<i64> = batch.redact.iter().map(|j| j.seq).collect();
+        let bodies: Vec<&[u8]> = sealed.redact.iter().map(Vec::as_slice).collect();
+        redacted = tx.execute(redact, &[&seqs, &bodies])?;
+    }
+
     if !batch.state.is_empty() {
-        let rows = last_by_key(&batch.state, |s| (s.namespace.as_str(), s.key.as_str()));
-        let (put, del): (Vec<&StateRow>, Vec<&StateRow>) =
-            rows.into_iter().partition(|s| s.value.is_some());
+        let rows = last_index_by_key(&batch.state, |s| (s.namespace.as_str(), s.key.as_str()));
+        let (put, del): (Vec<usize>, Vec<usize>) = rows
+            .into_iter()
+            .partition(|&i| batch.state[i].value.is_some());
         if !put.is_empty() {
-            let ns = column(&put, |s| s.namespace.as_str());
-            let key = column(&put, |s| s.key.as_str());
-            let value = column(&put, |s| s.value.as_deref().unwrap_or_default());
+            let ns: Vec<&str> = put
+                .iter()
+                .map(|&i| batch.state[i].namespace.as_str())
+                .collect();
+            let key: Vec<&str> = put.iter().map(|&i| batch.state[i].key.as_str()).collect();
+            let value: Vec<&[u8]> = put
+                .iter()
+                .map(|&i| sealed.state[i].as_deref().unwrap_or_default())
+                .collect();
             tx.execute(&sql.upsert_state, &[&ns, &key, &value])?;
         }
+        let del: Vec<&StateRow> = del.iter().map(|&i| &batch.state[i]).collect();
         if !del.is_empty() {
             let ns = column(&del, |s| s.namespace.as_str());
             let key = column(&del, |s| s.key.as_str());
@@ -622,7 +678,9 @@ fn write_batch(
     }
 
     if let Some(upsert) = &sql.upsert_records {
-        let r = last_by_key(&batch.records, |r| (r.kind.as_str(), r.key.as_str()));
+        let idx = last_index_by_key(&batch.records, |r| (r.kind.as_str(), r.key.as_str()));
+        let r: Vec<&RecordRow> = idx.iter().map(|&i| &batch.records[i]).collect();
+        let bodies: Vec<&[u8]> = idx.iter().map(|&i| sealed.records[i].as_slice()).collect();
         tx.execute(
             upsert,
             &[
@@ -631,7 +689,7 @@ fn write_batch(
                 &column(&r, |r| r.party.as_deref()),
                 &column(&r, |r| r.status.as_str()),
                 &column(&r, |r| r.updated_at_ms),
-                &column(&r, |r| r.body.as_str()),
+                &bodies,
             ],
         )?;
     }
@@ -664,8 +722,69 @@ fn write_batch(
     }
 
     write_certificates(tx, &batch.certificates)?;
+    if let Some(insert) = &sql.insert_audit {
+        append_audit_tx(tx, insert, &batch.audit)?;
+    }
+
     tx.execute(&sql.set_applied, &[&batch.applied])?;
-    Ok(())
+    Ok(redacted)
+}
+
+/// Appends audit entries after the chain head inside the caller's transaction; the advisory lock
+/// keeps two nodes from linking to the same head.
+fn append_audit_tx(
+    tx: &mut Transaction<'_>,
+    insert: &Statement,
+    entries: &[AuditEntry],
+) -> PgResult<Vec<AuditRecord>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+    let head = tx.query_opt(
+        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+        &[],
+    )?;
+    let (seq, hash) = match head {
+        Some(r) => (r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?),
+        None => (0, crate::audit::GENESIS.to_owned()),
+    };
+    let records = crate::audit::link(seq, &hash, entries);
+    for a in &records {
+        tx.execute(
+            insert,
+            &[
+                &a.seq,
+                &a.entry.at_ms,
+                &a.entry.actor,
+                &a.entry.action,
+                &a.entry.target,
+                &a.entry.outcome,
+                &a.entry.source,
+                &a.entry.detail,
+                &a.prev_hash,
+                &a.hash,
+            ],
+        )?;
+    }
+    Ok(records)
+}
+
+fn audit_from(r: &Row) -> PgResult<AuditRecord> {
+    Ok(AuditRecord {
+        seq: r.try_get(0)?,
+        entry: AuditEntry {
+            at_ms: r.try_get(1)?,
+            actor: r.try_get(2)?,
+            action: r.try_get(3)?,
+            target: r.try_get(4)?,
+            outcome: r.try_get(5)?,
+            source: r.try_get(6)?,
+            detail: r.try_get(7)?,
+        },
+        prev_hash: r.try_get(8)?,
+        hash: r.try_get(9)?,
+    })
 }
 
 /// Certificate filings and revocations, in journal order (rare: one statement each).
@@ -828,15 +947,26 @@ fn enterprise_from(r: &Row) -> PgResult<EnterpriseRow> {
     })
 }
 
-fn record_from(r: &Row) -> PgResult<RecordRow> {
-    Ok(RecordRow {
-        kind: r.try_get(0)?,
-        key: r.try_get(1)?,
-        party: r.try_get(2)?,
-        status: r.try_get(3)?,
-        updated_at_ms: r.try_get(4)?,
-        body: r.try_get(5)?,
-    })
+/// A record as stored: the row with its sealed body beside it.
+type SealedRecord = (RecordRow, Vec<u8>);
+
+fn record_from(r: &Row) -> PgResult<SealedRecord> {
+    Ok((
+        RecordRow {
+            kind: r.try_get(0)?,
+            key: r.try_get(1)?,
+            party: r.try_get(2)?,
+            status: r.try_get(3)?,
+            updated_at_ms: r.try_get(4)?,
+            body: String::new(),
+        },
+        r.try_get(5)?,
+    ))
+}
+
+fn open_record(keys: &KeyRing, (mut row, sealed): SealedRecord) -> Result<RecordRow> {
+    row.body = keys.open_text(&sealed, Context::Record(&row.kind, &row.key))?;
+    Ok(row)
 }
 
 fn credential_from(r: &Row) -> PgResult<CredentialRow> {
@@ -846,6 +976,7 @@ fn credential_from(r: &Row) -> PgResult<CredentialRow> {
         token_hash: r.try_get(2)?,
         created_at_ms: r.try_get(3)?,
         revoked_at_ms: r.try_get(4)?,
+        expires_at_ms: r.try_get(5)?,
     })
 }
 
@@ -883,24 +1014,42 @@ impl Store for PostgresStore {
 
     fn commit(&self, batch: &Batch) -> Result<()> {
         let stats = crate::stats::merge(&batch.stats)?;
+        let sealed = Sealed::of(&self.keys, batch)?;
         self.write(|c| {
             let statements = WriteStatements::prepare(c, &self.sql, batch, &stats)?;
             let mut tx = c.client.transaction()?;
-            write_batch(&mut tx, &statements, batch, &stats)?;
-            tx.commit()
-        })
+            let redacted = write_batch(&mut tx, &statements, batch, &stats, &sealed)?;
+            if redacted != batch.redact.len() as u64 {
+                // Dropping the transaction rolls the whole batch back.
+                return Ok(Err(StoreError::Other(
+                    "postgres: a redacted journal entry does not exist".into(),
+                )));
+            }
+            tx.commit().map(Ok)
+        })?
     }
 
     fn journal_after(&self, after: i64, limit_n: usize) -> Result<Vec<JournalRecord>> {
-        self.query_rows(
+        let mut rows = self.query_rows(
             &self.sql.journal_after,
             &[&after, &limit(limit_n)],
             journal_from,
-        )
+        )?;
+        for j in &mut rows {
+            j.body = self
+                .keys
+                .open(&j.body, Context::Journal(j.seq))?
+                .into_owned();
+        }
+        Ok(rows)
     }
 
     fn load_state(&self) -> Result<Vec<StateRow>> {
-        self.query_rows(&self.sql.load_state, &[], state_from)
+        let mut rows = self.query_rows(&self.sql.load_state, &[], state_from)?;
+        for r in &mut rows {
+            open_state(&self.keys, r)?;
+        }
+        Ok(rows)
     }
 
     fn reset_projections(&self) -> Result<()> {
@@ -992,7 +1141,9 @@ impl Store for PostgresStore {
     }
 
     fn record(&self, kind: &str, key: &str) -> Result<Option<RecordRow>> {
-        self.query_opt(&self.sql.record, &[&kind, &key], record_from)
+        self.query_opt(&self.sql.record, &[&kind, &key], record_from)?
+            .map(|r| open_record(&self.keys, r))
+            .transpose()
     }
 
     fn records(&self, q: &RecordQuery<'_>) -> Result<Vec<RecordRow>> {
@@ -1008,7 +1159,10 @@ impl Store for PostgresStore {
         bound.push(&n);
         let i =
             schema::records_page_index(q.party.is_some(), q.status.is_some(), q.after.is_some());
-        self.query_rows(&self.sql.records_pages[i], &bound, record_from)
+        self.query_rows(&self.sql.records_pages[i], &bound, record_from)?
+            .into_iter()
+            .map(|r| open_record(&self.keys, r))
+            .collect()
     }
 
     fn count_records(&self, kind: &str, status: Option<&str>) -> Result<i64> {
@@ -1040,6 +1194,7 @@ impl Store for PostgresStore {
                     &cr.token_hash,
                     &cr.created_at_ms,
                     &cr.revoked_at_ms,
+                    &cr.expires_at_ms,
                 ],
             )?;
             Ok(())
@@ -1079,8 +1234,15 @@ impl Store for PostgresStore {
             let mut d = Canonical::new();
             let applied: i64 = tx.query_one(sql.digest_applied.as_str(), &[])?.try_get(0)?;
             d.applied(applied);
+            let mut failure: Option<SealError> = None;
             d.table("state");
-            digest_table(&mut tx, &sql.digest_state, state_from, |r| d.state(r))?;
+            digest_table(&mut tx, &sql.digest_state, state_from, |r| {
+                let mut r = r.clone();
+                match open_state(&self.keys, &mut r) {
+                    Ok(()) => d.state(&r),
+                    Err(e) => failure = Some(e),
+                }
+            })?;
             d.table("declarations");
             digest_table(&mut tx, &sql.digest_declarations, declaration_from, |r| {
                 d.declaration(r)
@@ -1100,7 +1262,16 @@ impl Store for PostgresStore {
                 d.enterprise(r)
             })?;
             d.table("records");
-            digest_table(&mut tx, &sql.digest_records, record_from, |r| d.record(r))?;
+            digest_table(
+                &mut tx,
+                &sql.digest_records,
+                record_from,
+                |r| match open_record(&self.keys, r.clone()) {
+                    Ok(r) => d.record(&r),
+                    Err(StoreError::Sealed(e)) => failure = Some(e),
+                    Err(_) => {}
+                },
+            )?;
             for (t, digest_sql) in StatTable::ALL.iter().zip(&sql.stat_digests) {
                 d.table(&crate::stats::table_name(*t));
                 let keys = t.dims().len();
@@ -1129,7 +1300,198 @@ impl Store for PostgresStore {
                 d.certificate(r)
             })?;
             tx.commit()?;
-            Ok(d.finish())
+            Ok(match failure {
+                Some(e) => Err(e),
+                None => Ok(d.finish()),
+            })
+        })?
+        .map_err(StoreError::from)
+    }
+
+    fn state_value(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let value: Option<Vec<u8>> =
+            self.query_opt(&self.sql.state_value, &[&namespace, &key], |r| r.try_get(0))?;
+        value
+            .map(|v| {
+                Ok(self
+                    .keys
+                    .open(&v, Context::State(namespace, key))?
+                    .into_owned())
+            })
+            .transpose()
+    }
+
+    fn credential(&self, key_id: &str) -> Result<Option<CredentialRow>> {
+        self.query_opt(&self.sql.credential, &[&key_id], credential_from)
+    }
+
+    fn append_audit(&self, entries: &[AuditEntry]) -> Result<Vec<AuditRecord>> {
+        let sql = self.sql.insert_audit.as_str();
+        self.write(|c| {
+            let insert = c.statement(sql)?;
+            let mut tx = c.client.transaction()?;
+            let records = append_audit_tx(&mut tx, &insert, entries)?;
+            tx.commit()?;
+            Ok(records)
+        })
+    }
+
+    fn audit(&self, q: &AuditQuery<'_>) -> Result<Vec<AuditRecord>> {
+        self.query_rows(
+            &self.sql.audit_page,
+            &[
+                &q.after,
+                &q.actor,
+                &q.action,
+                &q.from_ms,
+                &q.until_ms,
+                &limit(q.limit),
+            ],
+            audit_from,
+        )
+    }
+
+    fn key_usage(&self) -> Result<Vec<KeyUsage>> {
+        let mut counts: std::collections::BTreeMap<(SealedTable, Option<String>), i64> =
+            std::collections::BTreeMap::new();
+        for table in SealedTable::ALL {
+            let (col, _) = sealed_columns(table);
+            // Only the header names the key: read the first bytes of each value.
+            let sql = format!(
+                "SELECT substring({col} from 1 for 48) FROM {}",
+                table.name()
+            );
+            self.read(|c| {
+                let mut rows = c
+                    .client
+                    .query_raw(sql.as_str(), std::iter::empty::<&(dyn ToSql + Sync)>())?;
+                while let Some(row) = rows.next()? {
+                    let head: Vec<u8> = row.try_get(0)?;
+                    let id = crate::seal::key_id_of(&head).map(str::to_owned);
+                    *counts.entry((table, id)).or_default() += 1;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(counts
+            .into_iter()
+            .map(|((table, key_id), rows)| KeyUsage {
+                table,
+                key_id,
+                rows,
+            })
+            .collect())
+    }
+
+    fn vacuum(&self) -> Result<()> {
+        self.write(|c| c.client.batch_execute("VACUUM journal, state, records"))
+    }
+
+    fn reseal(
+        &self,
+        table: SealedTable,
+        after: Option<&RowKey>,
+        limit_n: usize,
+    ) -> Result<ResealStep> {
+        let n = limit(limit_n.max(1));
+        let (col, _) = sealed_columns(table);
+        let name = table.name();
+        // Read the page with its rows locked (FOR UPDATE), so the server's writer waits for
+        // this transaction instead of having a newer value overwritten by an older one.
+        let page: Vec<(RowKey, Vec<u8>)> = self.write(|c| {
+            let mut tx = c.client.transaction()?;
+            let mut out: Vec<(RowKey, Vec<u8>)> = Vec::new();
+            match after {
+                Some(RowKey::Pair(a, b)) if table != SealedTable::Journal => {
+                    let (k1, k2) = pair_columns(table);
+                    let rows = tx.query(
+                        &format!(
+                            "SELECT {k1}, {k2}, {col} FROM {name} \
+                             WHERE ({k1}, {k2}) > ($1 COLLATE \"C\", $2 COLLATE \"C\") \
+                             ORDER BY {k1}, {k2} LIMIT $3 FOR UPDATE"
+                        ),
+                        &[a, b, &n],
+                    )?;
+                    for r in rows {
+                        out.push((RowKey::Pair(r.try_get(0)?, r.try_get(1)?), r.try_get(2)?));
+                    }
+                }
+                _ if table != SealedTable::Journal => {
+                    let (k1, k2) = pair_columns(table);
+                    let rows = tx.query(
+                        &format!(
+                            "SELECT {k1}, {k2}, {col} FROM {name} ORDER BY {k1}, {k2} \
+                             LIMIT $1 FOR UPDATE"
+                        ),
+                        &[&n],
+                    )?;
+                    for r in rows {
+                        out.push((RowKey::Pair(r.try_get(0)?, r.try_get(1)?), r.try_get(2)?));
+                    }
+                }
+                _ => {
+                    let from = match after {
+                        Some(RowKey::Seq(s)) => *s,
+                        _ => 0,
+                    };
+                    let rows = tx.query(
+                        "SELECT seq, body FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2 \
+                         FOR UPDATE",
+                        &[&from, &n],
+                    )?;
+                    for r in rows {
+                        out.push((RowKey::Seq(r.try_get(0)?), r.try_get(1)?));
+                    }
+                }
+            }
+            // Re-seal and write within the same transaction.
+            let mut written = Vec::new();
+            for (k, v) in &out {
+                if self.keys.is_current(v) {
+                    continue;
+                }
+                let ctx = context_of(table, k);
+                let Ok(fresh) = self.keys.open(v, ctx).and_then(|p| self.keys.seal(&p, ctx)) else {
+                    // Left as it is; `rekey --status` and the next read name the row.
+                    continue;
+                };
+                match k {
+                    RowKey::Seq(seq) => {
+                        tx.execute(
+                            "UPDATE journal SET body = $2 WHERE seq = $1",
+                            &[seq, &fresh],
+                        )?;
+                    }
+                    RowKey::Pair(a, b) => {
+                        let (k1, k2) = pair_columns(table);
+                        tx.execute(
+                            &format!("UPDATE {name} SET {col} = $3 WHERE {k1} = $1 AND {k2} = $2"),
+                            &[a, b, &fresh],
+                        )?;
+                    }
+                }
+                written.push((k.clone(), fresh));
+            }
+            tx.commit()?;
+            out.iter_mut().for_each(|(_, v)| v.clear());
+            // Mark rewritten rows by a non-empty value so the count below sees them.
+            for (k, fresh) in written {
+                if let Some(slot) = out.iter_mut().find(|(key, _)| *key == k) {
+                    slot.1 = fresh;
+                }
+            }
+            Ok(out)
+        })?;
+        let resealed = page.iter().filter(|(_, v)| !v.is_empty()).count();
+        let next = if page.len() < usize::try_from(n).unwrap_or(usize::MAX) {
+            None
+        } else {
+            page.last().map(|(k, _)| k.clone())
+        };
+        Ok(ResealStep {
+            looked: page.len(),
+            resealed,
+            next,
         })
     }
 

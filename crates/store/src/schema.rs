@@ -98,6 +98,7 @@ pub(crate) const CREDENTIALS: &[Column] = &[
     ("token_hash", "text"),
     ("created_at_ms", "int8"),
     ("revoked_at_ms", "int8"),
+    ("expires_at_ms", "int8"),
 ];
 
 pub(crate) const RECORDS: &[Column] = &[
@@ -106,7 +107,7 @@ pub(crate) const RECORDS: &[Column] = &[
     ("party", "text"),
     ("status", "text"),
     ("updated_at_ms", "int8"),
-    ("body", "text"),
+    ("body", "bytea"),
 ];
 
 pub(crate) const USERS: &[Column] = &[
@@ -140,6 +141,32 @@ pub(crate) const CERTIFICATES: &[Column] = &[
 
 /// The key of [`CERTIFICATES`].
 pub(crate) const CERTIFICATE_KEY: &[&str] = &["enterprise", "fingerprint"];
+
+pub(crate) const AUDIT: &[Column] = &[
+    ("seq", "int8"),
+    ("at_ms", "int8"),
+    ("actor", "text"),
+    ("action", "text"),
+    ("target", "text"),
+    ("outcome", "text"),
+    ("source", "text"),
+    ("detail", "text"),
+    ("prev_hash", "text"),
+    ("hash", "text"),
+];
+
+/// A page of the audit log: seq after a cursor, each filter applying only when its parameter is
+/// not NULL. Parameters: after, actor, action, from, until, limit; `mark` is `?` or `$`, `text`
+/// and `int8` the casts PostgreSQL needs to type a NULL parameter (empty for SQLite).
+pub(crate) fn audit_page(mark: char, text: &str, int8: &str) -> String {
+    format!(
+        "{} WHERE seq > {mark}1 AND ({mark}2{text} IS NULL OR actor = {mark}2) \
+         AND ({mark}3{text} IS NULL OR action = {mark}3) \
+         AND ({mark}4{int8} IS NULL OR at_ms >= {mark}4) \
+         AND ({mark}5{int8} IS NULL OR at_ms < {mark}5) ORDER BY seq LIMIT {mark}6",
+        select("audit_log", AUDIT)
+    )
+}
 
 /// Tables that `reset_projections` empties (everything but the journal and the credentials).
 pub(crate) const PROJECTION_TABLES: &[&str] = &[

@@ -6,19 +6,23 @@
 //! writes.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
+use crate::audit::{AuditEntry, AuditQuery, AuditRecord};
 use crate::digest::Canonical;
 use crate::migrations::{self, Migration};
 use crate::pool::Pool;
 use crate::schema;
+use crate::seal::{Context, KeyRing, SealError};
 use crate::{
     Batch, CertificateChange, CertificateRow, CredentialRow, DeclarationRow, EnterpriseRow,
-    JournalRecord, Positions, QuotaRow, ReceiptRow, RecordQuery, RecordRow, Result, SessionRow,
-    StatQuery, StatRow, StatTable, StateRow, Store, StoreError, TaxBillRow, UserRow,
+    JournalRecord, KeyUsage, Positions, QuotaRow, ReceiptRow, RecordQuery, RecordRow, ResealStep,
+    Result, RowKey, SealedTable, SessionRow, StatQuery, StatRow, StatTable, StateRow, Store,
+    StoreError, TaxBillRow, UserRow,
 };
 
 /// Reader connections open at most (queries beyond that wait for one to be free).
@@ -70,6 +74,10 @@ struct Sql {
     /// Per [`StatTable::ALL`]: the additive upsert and the digest order.
     stat_upserts: [String; 4],
     stat_digests: [String; 4],
+    state_value: String,
+    credential: String,
+    insert_audit: String,
+    audit_page: String,
 }
 
 impl Sql {
@@ -132,6 +140,10 @@ impl Sql {
             stat_upserts: StatTable::ALL
                 .map(|t| crate::stats::upsert(t, crate::stats::Dialect::Sqlite)),
             stat_digests: StatTable::ALL.map(crate::stats::digest_sql),
+            state_value: "SELECT value FROM state WHERE namespace = ?1 AND key = ?2".into(),
+            credential: format!("{sel_cred} WHERE key_id = ?1"),
+            insert_audit: sqlite_insert("audit_log", AUDIT),
+            audit_page: audit_page('?', "", ""),
         }
     }
 }
@@ -142,6 +154,7 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Pool<Connection>,
     sql: Sql,
+    keys: Arc<KeyRing>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -154,7 +167,7 @@ impl std::fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and applies pending migrations.
-    pub fn open(path: &Path) -> Result<Self> {
+    pub fn open(path: &Path, keys: Arc<KeyRing>) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -184,6 +197,7 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             readers: Pool::new(MAX_READERS, Connection::is_autocommit),
             sql: Sql::new(),
+            keys,
         };
         // Fail at open, not at the first query, if readers cannot be opened.
         store.readers.with(|| store.open_reader(), |_| ())?;
@@ -383,15 +397,83 @@ fn enterprise_from(r: &Row<'_>) -> rusqlite::Result<EnterpriseRow> {
     })
 }
 
-fn record_from(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
-    Ok(RecordRow {
-        kind: r.get(0)?,
-        key: r.get(1)?,
-        party: r.get(2)?,
-        status: r.get(3)?,
-        updated_at_ms: r.get(4)?,
-        body: r.get(5)?,
+/// A record as stored: the row with its sealed body beside it (opened by `open_record`).
+type SealedRecord = (RecordRow, Vec<u8>);
+
+/// Text or blob, as bytes (record bodies written before sealing are TEXT, sealed ones BLOB).
+fn bytes_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
+    match r.get_ref(i)? {
+        ValueRef::Text(b) | ValueRef::Blob(b) => Ok(b.to_vec()),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            i,
+            "body".into(),
+            other.data_type(),
+        )),
+    }
+}
+
+fn record_from(r: &Row<'_>) -> rusqlite::Result<SealedRecord> {
+    Ok((
+        RecordRow {
+            kind: r.get(0)?,
+            key: r.get(1)?,
+            party: r.get(2)?,
+            status: r.get(3)?,
+            updated_at_ms: r.get(4)?,
+            body: String::new(),
+        },
+        bytes_at(r, 5)?,
+    ))
+}
+
+fn audit_from(r: &Row<'_>) -> rusqlite::Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: r.get(0)?,
+        entry: AuditEntry {
+            at_ms: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            target: r.get(4)?,
+            outcome: r.get(5)?,
+            source: r.get(6)?,
+            detail: r.get(7)?,
+        },
+        prev_hash: r.get(8)?,
+        hash: r.get(9)?,
     })
+}
+
+/// Appends audit entries after the chain head, inside the caller's transaction.
+fn append_audit_tx(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    entries: &[AuditEntry],
+) -> rusqlite::Result<Vec<AuditRecord>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let head: Option<(i64, String)> = tx
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (seq, hash) = head.unwrap_or((0, crate::audit::GENESIS.to_owned()));
+    let records = crate::audit::link(seq, &hash, entries);
+    let mut stmt = tx.prepare_cached(sql)?;
+    for a in &records {
+        stmt.execute(params![
+            a.seq,
+            a.entry.at_ms,
+            a.entry.actor,
+            a.entry.action,
+            a.entry.target,
+            a.entry.outcome,
+            a.entry.source,
+            a.entry.detail,
+            a.prev_hash,
+            a.hash
+        ])?;
+    }
+    Ok(records)
 }
 
 fn credential_from(r: &Row<'_>) -> rusqlite::Result<CredentialRow> {
@@ -401,7 +483,91 @@ fn credential_from(r: &Row<'_>) -> rusqlite::Result<CredentialRow> {
         token_hash: r.get(2)?,
         created_at_ms: r.get(3)?,
         revoked_at_ms: r.get(4)?,
+        expires_at_ms: r.get(5)?,
     })
+}
+
+/// Every value of `batch` that is stored sealed, sealed (in the batch's order).
+pub(crate) struct Sealed {
+    pub append: Vec<Vec<u8>>,
+    pub redact: Vec<Vec<u8>>,
+    pub state: Vec<Option<Vec<u8>>>,
+    pub records: Vec<Vec<u8>>,
+}
+
+impl Sealed {
+    pub(crate) fn of(keys: &KeyRing, batch: &Batch) -> std::result::Result<Sealed, SealError> {
+        let journal = |j: &JournalRecord| keys.seal(&j.body, Context::Journal(j.seq));
+        Ok(Sealed {
+            append: batch
+                .append
+                .iter()
+                .map(journal)
+                .collect::<std::result::Result<_, _>>()?,
+            redact: batch
+                .redact
+                .iter()
+                .map(journal)
+                .collect::<std::result::Result<_, _>>()?,
+            state: batch
+                .state
+                .iter()
+                .map(|s| {
+                    s.value
+                        .as_ref()
+                        .map(|v| keys.seal(v, Context::State(&s.namespace, &s.key)))
+                        .transpose()
+                })
+                .collect::<std::result::Result<_, _>>()?,
+            records: batch
+                .records
+                .iter()
+                .map(|r| keys.seal(r.body.as_bytes(), Context::Record(&r.kind, &r.key)))
+                .collect::<std::result::Result<_, _>>()?,
+        })
+    }
+}
+
+/// Opens a state row's value in place.
+pub(crate) fn open_state(keys: &KeyRing, r: &mut StateRow) -> std::result::Result<(), SealError> {
+    if let Some(v) = &r.value {
+        let plain = keys
+            .open(v, Context::State(&r.namespace, &r.key))?
+            .into_owned();
+        r.value = Some(plain);
+    }
+    Ok(())
+}
+
+fn open_record(keys: &KeyRing, (mut row, sealed): SealedRecord) -> Result<RecordRow> {
+    row.body = keys.open_text(&sealed, Context::Record(&row.kind, &row.key))?;
+    Ok(row)
+}
+
+/// The sealed column of a table, and its name for messages.
+pub(crate) fn sealed_columns(table: SealedTable) -> (&'static str, &'static str) {
+    match table {
+        SealedTable::Journal => ("body", "body"),
+        SealedTable::State => ("value", "value"),
+        SealedTable::Records => ("body", "body"),
+    }
+}
+
+/// The two key columns of state and records.
+pub(crate) fn pair_columns(table: SealedTable) -> (&'static str, &'static str) {
+    match table {
+        SealedTable::Records => ("kind", "key"),
+        _ => ("namespace", "key"),
+    }
+}
+
+/// The row a cursor names, as the context its value is sealed for.
+pub(crate) fn context_of(table: SealedTable, key: &RowKey) -> Context<'_> {
+    match (table, key) {
+        (_, RowKey::Seq(seq)) => Context::Journal(*seq),
+        (SealedTable::Records, RowKey::Pair(a, b)) => Context::Record(a, b),
+        (_, RowKey::Pair(a, b)) => Context::State(a, b),
+    }
 }
 
 /// Feeds every row of `sql` to the digest, streaming.
@@ -444,27 +610,37 @@ impl Store for SqliteStore {
     fn commit(&self, batch: &Batch) -> Result<()> {
         let sql = &self.sql;
         let stats = crate::stats::merge(&batch.stats)?;
+        // Seal before taking the writer: the lock is held only for the writes.
+        let sealed = Sealed::of(&self.keys, batch)?;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if !batch.append.is_empty() {
                 let mut stmt = tx.prepare_cached(&sql.insert_journal)?;
-                for j in &batch.append {
+                for (j, body) in batch.append.iter().zip(&sealed.append) {
                     stmt.execute(params![
                         j.seq,
                         j.received_at_ms,
                         j.sender,
                         j.kind,
                         j.guid,
-                        j.body
+                        body
                     ])?;
+                }
+            }
+            if !batch.redact.is_empty() {
+                let mut stmt = tx.prepare_cached("UPDATE journal SET body = ?2 WHERE seq = ?1")?;
+                for (j, body) in batch.redact.iter().zip(&sealed.redact) {
+                    if stmt.execute(params![j.seq, body])? != 1 {
+                        return Err(rusqlite::Error::QueryReturnedNoRows);
+                    }
                 }
             }
             if !batch.state.is_empty() {
                 let mut upsert = tx.prepare_cached(&sql.upsert_state)?;
                 let mut delete =
                     tx.prepare_cached("DELETE FROM state WHERE namespace = ?1 AND key = ?2")?;
-                for s in &batch.state {
-                    match &s.value {
+                for (s, value) in batch.state.iter().zip(&sealed.state) {
+                    match value {
                         Some(v) => upsert.execute(params![s.namespace, s.key, v])?,
                         None => delete.execute(params![s.namespace, s.key])?,
                     };
@@ -555,14 +731,14 @@ impl Store for SqliteStore {
             }
             if !batch.records.is_empty() {
                 let mut stmt = tx.prepare_cached(&sql.upsert_record)?;
-                for r in &batch.records {
+                for (r, body) in batch.records.iter().zip(&sealed.records) {
                     stmt.execute(params![
                         r.kind,
                         r.key,
                         r.party,
                         r.status,
                         r.updated_at_ms,
-                        r.body
+                        body
                     ])?;
                 }
             }
@@ -579,6 +755,7 @@ impl Store for SqliteStore {
                 }
             }
             write_certificates(&tx, &batch.certificates)?;
+            append_audit_tx(&tx, &sql.insert_audit, &batch.audit)?;
             tx.prepare_cached("UPDATE store_position SET applied = ?1 WHERE id = 1")?
                 .execute([batch.applied])?;
             tx.commit()
@@ -586,15 +763,26 @@ impl Store for SqliteStore {
     }
 
     fn journal_after(&self, after: i64, limit_n: usize) -> Result<Vec<JournalRecord>> {
-        self.query_rows(
+        let mut rows = self.query_rows(
             &self.sql.journal_after,
             params![after, limit(limit_n)],
             journal_from,
-        )
+        )?;
+        for j in &mut rows {
+            j.body = self
+                .keys
+                .open(&j.body, Context::Journal(j.seq))?
+                .into_owned();
+        }
+        Ok(rows)
     }
 
     fn load_state(&self) -> Result<Vec<StateRow>> {
-        self.query_rows(&self.sql.load_state, [], state_from)
+        let mut rows = self.query_rows(&self.sql.load_state, [], state_from)?;
+        for r in &mut rows {
+            open_state(&self.keys, r)?;
+        }
+        Ok(rows)
     }
 
     fn reset_projections(&self) -> Result<()> {
@@ -686,7 +874,9 @@ impl Store for SqliteStore {
     }
 
     fn record(&self, kind: &str, key: &str) -> Result<Option<RecordRow>> {
-        self.query_opt(&self.sql.record, params![kind, key], record_from)
+        self.query_opt(&self.sql.record, params![kind, key], record_from)?
+            .map(|r| open_record(&self.keys, r))
+            .transpose()
     }
 
     fn records(&self, q: &RecordQuery<'_>) -> Result<Vec<RecordRow>> {
@@ -702,7 +892,10 @@ impl Store for SqliteStore {
         bound.push(&n);
         let i =
             schema::records_page_index(q.party.is_some(), q.status.is_some(), q.after.is_some());
-        self.query_rows(&self.sql.records_pages[i], &bound[..], record_from)
+        self.query_rows(&self.sql.records_pages[i], &bound[..], record_from)?
+            .into_iter()
+            .map(|r| open_record(&self.keys, r))
+            .collect()
     }
 
     fn count_records(&self, kind: &str, status: Option<&str>) -> Result<i64> {
@@ -725,7 +918,8 @@ impl Store for SqliteStore {
                 c.subject,
                 c.token_hash,
                 c.created_at_ms,
-                c.revoked_at_ms
+                c.revoked_at_ms,
+                c.expires_at_ms
             ])?;
             Ok(())
         })
@@ -763,8 +957,15 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )?;
             c.applied(applied);
+            let mut failure: Option<SealError> = None;
             c.table("state");
-            digest_table(&tx, &sql.digest_state, state_from, |r| c.state(r))?;
+            digest_table(&tx, &sql.digest_state, state_from, |r| {
+                let mut r = r.clone();
+                match open_state(&self.keys, &mut r) {
+                    Ok(()) => c.state(&r),
+                    Err(e) => failure = Some(e),
+                }
+            })?;
             c.table("declarations");
             digest_table(&tx, &sql.digest_declarations, declaration_from, |r| {
                 c.declaration(r)
@@ -780,7 +981,16 @@ impl Store for SqliteStore {
                 c.enterprise(r)
             })?;
             c.table("records");
-            digest_table(&tx, &sql.digest_records, record_from, |r| c.record(r))?;
+            digest_table(
+                &tx,
+                &sql.digest_records,
+                record_from,
+                |r| match open_record(&self.keys, r.clone()) {
+                    Ok(r) => c.record(&r),
+                    Err(StoreError::Sealed(e)) => failure = Some(e),
+                    Err(_) => {}
+                },
+            )?;
             for (t, digest_sql) in StatTable::ALL.iter().zip(&sql.stat_digests) {
                 c.table(&crate::stats::table_name(*t));
                 let keys = t.dims().len();
@@ -804,7 +1014,179 @@ impl Store for SqliteStore {
             );
             digest_table(&tx, &certificates, certificate_from, |r| c.certificate(r))?;
             tx.commit()?;
-            Ok(c.finish())
+            Ok(match failure {
+                Some(e) => Err(e),
+                None => Ok(c.finish()),
+            })
+        })?
+        .map_err(StoreError::from)
+    }
+
+    fn state_value(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let value: Option<Vec<u8>> =
+            self.query_opt(&self.sql.state_value, params![namespace, key], |r| r.get(0))?;
+        value
+            .map(|v| {
+                Ok(self
+                    .keys
+                    .open(&v, Context::State(namespace, key))?
+                    .into_owned())
+            })
+            .transpose()
+    }
+
+    fn credential(&self, key_id: &str) -> Result<Option<CredentialRow>> {
+        self.query_opt(&self.sql.credential, [key_id], credential_from)
+    }
+
+    fn append_audit(&self, entries: &[AuditEntry]) -> Result<Vec<AuditRecord>> {
+        let sql = &self.sql.insert_audit;
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let records = append_audit_tx(&tx, sql, entries)?;
+            tx.commit()?;
+            Ok(records)
+        })
+    }
+
+    fn audit(&self, q: &AuditQuery<'_>) -> Result<Vec<AuditRecord>> {
+        self.query_rows(
+            &self.sql.audit_page,
+            params![
+                q.after,
+                q.actor,
+                q.action,
+                q.from_ms,
+                q.until_ms,
+                limit(q.limit)
+            ],
+            audit_from,
+        )
+    }
+
+    fn key_usage(&self) -> Result<Vec<KeyUsage>> {
+        let mut counts: std::collections::BTreeMap<(SealedTable, Option<String>), i64> =
+            std::collections::BTreeMap::new();
+        for table in SealedTable::ALL {
+            let (col, _) = sealed_columns(table);
+            self.read(|conn| {
+                // Only the header names the key: read the first bytes of each value.
+                let mut stmt = conn.prepare(&format!(
+                    "SELECT substr({col}, 1, 48) FROM {}",
+                    table.name()
+                ))?;
+                let mut rows = stmt.query([])?;
+                while let Some(row) = rows.next()? {
+                    let head = bytes_at(row, 0)?;
+                    let id = crate::seal::key_id_of(&head).map(str::to_owned);
+                    *counts.entry((table, id)).or_default() += 1;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(counts
+            .into_iter()
+            .map(|((table, key_id), rows)| KeyUsage {
+                table,
+                key_id,
+                rows,
+            })
+            .collect())
+    }
+
+    fn vacuum(&self) -> Result<()> {
+        self.write(|conn| {
+            conn.execute_batch(
+                "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+            )
+        })
+    }
+
+    fn reseal(
+        &self,
+        table: SealedTable,
+        after: Option<&RowKey>,
+        limit_n: usize,
+    ) -> Result<ResealStep> {
+        let keys = self.keys.clone();
+        let n = limit(limit_n.max(1));
+        let (col, _) = sealed_columns(table);
+        let name = table.name();
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut step = ResealStep::default();
+            let mut rewrite: Vec<(RowKey, Vec<u8>)> = Vec::new();
+            {
+                let mut rows_out: Vec<(RowKey, Vec<u8>)> = Vec::new();
+                match (table, after) {
+                    (SealedTable::Journal, after) => {
+                        let from = match after {
+                            Some(RowKey::Seq(s)) => *s,
+                            _ => 0,
+                        };
+                        let mut stmt = tx.prepare_cached(
+                            "SELECT seq, body FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                        )?;
+                        let mut rows = stmt.query(params![from, n])?;
+                        while let Some(r) = rows.next()? {
+                            rows_out.push((RowKey::Seq(r.get(0)?), bytes_at(r, 1)?));
+                        }
+                    }
+                    (_, after) => {
+                        let (a, b) = match after {
+                            Some(RowKey::Pair(a, b)) => (a.clone(), b.clone()),
+                            _ => (String::new(), String::new()),
+                        };
+                        let (k1, k2) = pair_columns(table);
+                        let mut stmt = tx.prepare_cached(&format!(
+                            "SELECT {k1}, {k2}, {col} FROM {name} WHERE ({k1}, {k2}) > (?1, ?2) \
+                             ORDER BY {k1}, {k2} LIMIT ?3"
+                        ))?;
+                        let mut rows = stmt.query(params![a, b, n])?;
+                        while let Some(r) = rows.next()? {
+                            rows_out.push((RowKey::Pair(r.get(0)?, r.get(1)?), bytes_at(r, 2)?));
+                        }
+                    }
+                }
+                step.looked = rows_out.len();
+                step.next = if rows_out.len() < usize::try_from(n).unwrap_or(usize::MAX) {
+                    None
+                } else {
+                    rows_out.last().map(|(k, _)| k.clone())
+                };
+                for (k, v) in rows_out {
+                    if !keys.is_current(&v) {
+                        rewrite.push((k, v));
+                    }
+                }
+            }
+            let mut resealed = Vec::with_capacity(rewrite.len());
+            for (k, v) in &rewrite {
+                let ctx = context_of(table, k);
+                let fresh = keys
+                    .open(v, ctx)
+                    .and_then(|plain| keys.seal(&plain, ctx))
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                resealed.push(fresh);
+            }
+            for ((k, _), fresh) in rewrite.iter().zip(&resealed) {
+                match k {
+                    RowKey::Seq(seq) => {
+                        tx.prepare_cached("UPDATE journal SET body = ?2 WHERE seq = ?1")?
+                            .execute(params![seq, fresh])?;
+                    }
+                    RowKey::Pair(a, b) => {
+                        let (k1, k2) = pair_columns(table);
+                        tx.prepare_cached(&format!(
+                            "UPDATE {name} SET {col} = ?3 WHERE {k1} = ?1 AND {k2} = ?2"
+                        ))?
+                        .execute(params![a, b, fresh])?;
+                    }
+                }
+            }
+            step.resealed = rewrite.len();
+            tx.commit()?;
+            Ok(step)
         })
     }
 
@@ -1106,7 +1488,11 @@ mod tests {
             )
             .unwrap_or_else(|e| unreachable!("{e}"));
         }
-        let store = SqliteStore::open(&path).unwrap_or_else(|e| unreachable!("{e}"));
+        let keys = std::sync::Arc::new(
+            KeyRing::parse(&format!("t {}", "11".repeat(32)))
+                .unwrap_or_else(|e| unreachable!("{e}")),
+        );
+        let store = SqliteStore::open(&path, keys).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(store.positions().map(|p| p.journal).ok(), Some(1));
         let row = RecordRow {
             kind: "listing".into(),

@@ -13,6 +13,9 @@ pub struct Cx {
     pub issues: Vec<Issue>,
 }
 
+/// What [`Node::walk_pii`] calls for each node: the node's own personal fields by XML name.
+pub type PiiVisitor<'v> = dyn FnMut(&mut [(&'static str, &mut String)]) + 'v;
+
 /// A typed node of a CEB message.
 pub trait Node: Sized + Default {
     /// The namespace the node's element lives in.
@@ -23,6 +26,13 @@ pub trait Node: Sized + Default {
         open(w, p, name);
         self.write_fields(w, p);
         close(w, p, name);
+    }
+    /// Visit the personal-data fields (`req_pii`/`opt_pii`) of this node and of every node below
+    /// it: `f` gets each node's own fields at once, by XML name (so a field can be read together
+    /// with its neighbours, e.g. an ID number with the name it belongs to). The purge redacts
+    /// through this.
+    fn walk_pii(&mut self, f: &mut PiiVisitor<'_>) {
+        let _ = f;
     }
 }
 
@@ -254,6 +264,35 @@ macro_rules! field_write {
     };
 }
 
+macro_rules! field_pii {
+    ($own:ident $v:expr, req_pii, $x:literal) => {
+        $own.push(($x, &mut $v))
+    };
+    ($own:ident $v:expr, opt_pii, $x:literal) => {
+        if let Some(v) = &mut $v {
+            $own.push(($x, v))
+        }
+    };
+    ($own:ident $v:expr, $k:ident $($t:ty)?, $x:literal) => {};
+}
+
+macro_rules! field_walk {
+    ($f:ident $v:expr, one $t:ty) => {
+        $crate::message::Node::walk_pii(&mut $v, $f)
+    };
+    ($f:ident $v:expr, opt_node $t:ty) => {
+        if let Some(v) = &mut $v {
+            $crate::message::Node::walk_pii(v, $f)
+        }
+    };
+    ($f:ident $v:expr, many $t:ty) => {
+        for v in &mut $v {
+            $crate::message::Node::walk_pii(v, $f)
+        }
+    };
+    ($f:ident $v:expr, $k:ident) => {};
+}
+
 macro_rules! field_dbg {
     (req_pii, $v:expr) => {
         &"***" as &dyn std::fmt::Debug
@@ -301,6 +340,19 @@ macro_rules! node {
             fn write_fields(&self, w: &mut String, p: &str) {
                 let _ = (&w, &p);
                 $( field_write!(w p self.$field, $kind $($t)?, $x); )*
+            }
+
+            #[allow(unused_mut)]
+            fn walk_pii(&mut self, f: &mut $crate::message::PiiVisitor<'_>) {
+                {
+                    let mut own: Vec<(&'static str, &mut String)> = Vec::new();
+                    $( field_pii!(own self.$field, $kind $($t)?, $x); )*
+                    if !own.is_empty() {
+                        f(&mut own);
+                    }
+                }
+                let _ = &f;
+                $( field_walk!(f self.$field, $kind $($t)?); )*
             }
         }
 

@@ -834,6 +834,9 @@ impl Engine {
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default();
         for id in waiting {
+            // The declaration's view lists the waybill now, matched or not (a rebuild, which
+            // commits many messages at once, sees it too).
+            self.dirty_decls.insert(id.clone());
             out.extend(self.try_match(&id, now, decider));
         }
         Ok(out)
@@ -1863,6 +1866,93 @@ impl Engine {
         })
     }
 
+    /// 个人信息删除 — the retention purge: replaces the personal data of every declaration
+    /// concluded (released, rejected, cancelled, or never declared for clearance) and last
+    /// touched before `horizon`, and of the waybills that served them or served nothing and were
+    /// declared before it, with redaction tokens ([`personal::redact`]). Quotas, keys, amounts,
+    /// statuses and everything derived stay as they are; the changed state rows come with the
+    /// next [`Engine::take_changes`]. Declarations still open (waiting for documents, held for
+    /// review or inspection) are kept whatever their age. Pure: the shell redacts the journal
+    /// nodes of what this reports in the same way, so a replay of the redacted journal ends here.
+    pub fn purge(&mut self, horizon: Timestamp) -> PurgeReport {
+        let mut report = PurgeReport::default();
+        let secret = self.secret.clone();
+        let ids: Vec<DeclarationId> = self
+            .decls
+            .values()
+            .filter(|d| d.updated_at < horizon)
+            .map(|d| d.id.clone())
+            .collect();
+        for id in ids {
+            let Some(d) = self.decls.get_mut(&id) else {
+                continue;
+            };
+            let concluded = match &d.inventory {
+                None => true,
+                Some(i) => d.cancelled || is_rejected(i.status) || d.released_at.is_some(),
+            };
+            if !concluded {
+                report.kept_open += 1;
+                continue;
+            }
+            let mut changed = false;
+            if let Some(o) = d.order.as_mut() {
+                changed |= redact_order(&secret, &mut o.doc);
+            }
+            if let Some(p) = d.payment.as_mut() {
+                changed |= redact_payment(&secret, &mut p.doc);
+            }
+            if let Some(i) = d.inventory.as_mut() {
+                changed |= redact_inventory(&secret, &mut i.doc);
+                let key = (i.doc.logistics_code.clone(), i.doc.logistics_no.clone());
+                if let Some(w) = self.waybills.get_mut(&key)
+                    && w.bound.as_ref().is_none_or(|b| *b == id)
+                {
+                    if redact_waybill(&secret, &mut w.slot.doc) {
+                        self.dirty_waybills.insert(key.clone());
+                        report.newly += 1;
+                    }
+                    report.waybills.insert(key);
+                }
+            }
+            if changed {
+                self.dirty_decls.insert(id.clone());
+                report.newly += 1;
+            }
+            report.declarations.insert(id);
+        }
+        let waiting: BTreeSet<&WaybillKey> = self.waiters.keys().collect();
+        let orphans: Vec<WaybillKey> = self
+            .waybills
+            .iter()
+            .filter(|(k, w)| {
+                w.bound.is_none() && w.slot.doc.app_time < horizon && !waiting.contains(k)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in orphans {
+            if let Some(w) = self.waybills.get_mut(&key) {
+                if redact_waybill(&secret, &mut w.slot.doc) {
+                    self.dirty_waybills.insert(key.clone());
+                    report.newly += 1;
+                }
+                report.waybills.insert(key);
+            }
+        }
+        report
+    }
+
+    /// The personal data of a declaration as the engine holds it (for the audited clear view of
+    /// the roles that need it). `None` when no such declaration exists.
+    pub fn personal_data(&self, id: &DeclarationId) -> Option<PersonalData> {
+        let d = self.decls.get(id)?;
+        let waybill = d.inventory.as_ref().and_then(|i| {
+            self.waybills
+                .get(&(i.doc.logistics_code.clone(), i.doc.logistics_no.clone()))
+        });
+        Some(personal_data_of(d, waybill.map(|w| &w.slot.doc)))
+    }
+
     /// Everything changed since the last call: state rows to persist and projection views.
     pub fn take_changes(&mut self) -> Changes {
         let mut c = Changes::default();
@@ -1928,6 +2018,155 @@ impl Engine {
         c.statistics = self.statistics_changes(&mut c.state, &mut c.records);
         c
     }
+}
+
+/// What [`Engine::purge`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Declarations whose personal data is (now, or from an earlier purge) redacted.
+    pub declarations: BTreeSet<DeclarationId>,
+    /// Waybills (logistics code, number) whose consignee is redacted.
+    pub waybills: BTreeSet<(String, String)>,
+    /// Declarations and waybills redacted by this call (not already by an earlier one).
+    pub newly: usize,
+    /// Declarations last touched before the horizon but still open, kept.
+    pub kept_open: usize,
+}
+
+/// The personal data of one declaration, in clear (or as redaction tokens after a purge).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonalData {
+    pub buyer_name: Option<String>,
+    pub buyer_id_type: Option<String>,
+    pub buyer_id_number: Option<String>,
+    pub buyer_telephone: Option<String>,
+    pub buyer_reg_no: Option<String>,
+    pub consignee: Option<String>,
+    pub consignee_telephone: Option<String>,
+    pub consignee_address: Option<String>,
+    pub payer_name: Option<String>,
+    pub payer_id_number: Option<String>,
+    pub payer_telephone: Option<String>,
+    /// Whether the retention purge has removed the clear values (the fields then hold masks).
+    pub purged: bool,
+}
+
+/// The personal data held in a declaration's engine state row (the `declaration` namespace), for
+/// the audited clear view; `None` if the row is not a declaration.
+pub fn declaration_personal_data(state_value: &[u8]) -> Option<PersonalData> {
+    let d: Declaration = serde_json::from_slice(state_value).ok()?;
+    Some(personal_data_of(&d, None))
+}
+
+/// Reads the personal data out of a declaration's documents (order first, then the inventory,
+/// the payment and the waybill).
+fn personal_data_of(d: &Declaration, w: Option<&Waybill>) -> PersonalData {
+    let o = d.order.as_ref().map(|s| &s.doc);
+    let i = d.inventory.as_ref().map(|s| &s.doc);
+    let p = d.payment.as_ref().map(|s| &s.doc);
+    let pick = |a: Option<&String>, b: Option<&String>| a.or(b).cloned();
+    let mut out = PersonalData {
+        buyer_name: pick(o.map(|o| &o.buyer_name), i.map(|i| &i.buyer_name)),
+        buyer_id_type: pick(o.map(|o| &o.buyer_id_type), i.map(|i| &i.buyer_id_type)),
+        buyer_id_number: pick(o.map(|o| &o.buyer_id_number), i.map(|i| &i.buyer_id_number)),
+        buyer_telephone: pick(o.map(|o| &o.buyer_telephone), i.map(|i| &i.buyer_telephone)),
+        buyer_reg_no: o.map(|o| o.buyer_reg_no.clone()),
+        consignee: pick(o.map(|o| &o.consignee), w.map(|w| &w.consignee)),
+        consignee_telephone: pick(
+            o.map(|o| &o.consignee_telephone),
+            w.map(|w| &w.consignee_telephone),
+        ),
+        consignee_address: pick(
+            o.map(|o| &o.consignee_address),
+            i.map(|i| &i.consignee_address),
+        ),
+        payer_name: p.map(|p| p.payer_name.clone()),
+        payer_id_number: p.map(|p| p.payer_id_number.clone()),
+        payer_telephone: p.and_then(|p| p.telephone.clone()),
+        purged: false,
+    };
+    type Masked<'a> = (&'a mut Option<String>, fn(&str) -> String);
+    let fields: [Masked<'_>; 11] = [
+        (&mut out.buyer_name, personal::mask_name),
+        (&mut out.buyer_id_type, |s| s.to_owned()),
+        (&mut out.buyer_id_number, personal::mask_id),
+        (&mut out.buyer_telephone, personal::mask_phone),
+        (&mut out.buyer_reg_no, |_| "***".to_owned()),
+        (&mut out.consignee, personal::mask_name),
+        (&mut out.consignee_telephone, personal::mask_phone),
+        (&mut out.consignee_address, personal::mask_address),
+        (&mut out.payer_name, personal::mask_name),
+        (&mut out.payer_id_number, personal::mask_id),
+        (&mut out.payer_telephone, personal::mask_phone),
+    ];
+    let mut purged = false;
+    for (value, mask) in fields {
+        if let Some(v) = value.as_mut()
+            && personal::is_redacted(v)
+        {
+            *v = mask(v);
+            purged = true;
+        }
+    }
+    out.purged = purged;
+    out
+}
+
+/// Replaces `value` by its redaction token; whether it changed.
+fn redact_in(
+    secret: &[u8],
+    field: personal::Field,
+    value: &mut String,
+    pair: Option<&str>,
+) -> bool {
+    if personal::is_redacted(value) {
+        return false;
+    }
+    *value = personal::redact(secret, field, value, pair);
+    true
+}
+
+fn redact_order(secret: &[u8], o: &mut Order) -> bool {
+    use personal::Field as F;
+    let name = o.buyer_name.clone();
+    let mut c = redact_in(secret, F::IdNumber, &mut o.buyer_id_number, Some(&name));
+    c |= redact_in(secret, F::Name, &mut o.buyer_name, None);
+    c |= redact_in(secret, F::Phone, &mut o.buyer_telephone, None);
+    c |= redact_in(secret, F::Other, &mut o.buyer_reg_no, None);
+    c |= redact_in(secret, F::Name, &mut o.consignee, None);
+    c |= redact_in(secret, F::Phone, &mut o.consignee_telephone, None);
+    c |= redact_in(secret, F::Address, &mut o.consignee_address, None);
+    c
+}
+
+fn redact_payment(secret: &[u8], p: &mut Payment) -> bool {
+    use personal::Field as F;
+    let name = p.payer_name.clone();
+    let mut c = redact_in(secret, F::IdNumber, &mut p.payer_id_number, Some(&name));
+    c |= redact_in(secret, F::Name, &mut p.payer_name, None);
+    if let Some(t) = p.telephone.as_mut() {
+        c |= redact_in(secret, F::Phone, t, None);
+    }
+    c
+}
+
+fn redact_inventory(secret: &[u8], i: &mut Inventory) -> bool {
+    use personal::Field as F;
+    let name = i.buyer_name.clone();
+    let mut c = redact_in(secret, F::IdNumber, &mut i.buyer_id_number, Some(&name));
+    c |= redact_in(secret, F::Name, &mut i.buyer_name, None);
+    c |= redact_in(secret, F::Phone, &mut i.buyer_telephone, None);
+    c |= redact_in(secret, F::Address, &mut i.consignee_address, None);
+    c
+}
+
+fn redact_waybill(secret: &[u8], w: &mut Waybill) -> bool {
+    use personal::Field as F;
+    let mut c = redact_in(secret, F::Name, &mut w.consignee, None);
+    c |= redact_in(secret, F::Address, &mut w.consignee_address, None);
+    c |= redact_in(secret, F::Phone, &mut w.consignee_telephone, None);
+    c
 }
 
 fn inventory_recipients(i: &Slot<Inventory>) -> Vec<String> {

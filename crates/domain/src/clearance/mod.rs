@@ -14,8 +14,8 @@ pub use engine::supervision::{
     SubjectRef, TaskState,
 };
 pub use engine::{
-    Changes, Command, Decider, Decision, DecisionContext, Engine, ReleaseAll, RestoreError,
-    Supervised,
+    Changes, Command, Decider, Decision, DecisionContext, Engine, PersonalData, PurgeReport,
+    ReleaseAll, RestoreError, Supervised, declaration_personal_data,
 };
 pub use model::*;
 pub use receipt::*;

@@ -571,12 +571,7 @@ fn to_json<T: Serialize>(v: &T) -> String {
 /// Keyed hash of a personal value other than the buyer identity (phone, address), so the risk
 /// index compares them without holding them.
 fn keyed(secret: &[u8], domain: &str, value: &str) -> String {
-    let normalised: String = value
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect();
-    personal::buyer_key(secret, domain, &normalised).0
+    personal::keyed_value(secret, domain, value)
 }
 
 fn goods_lines(i: &Inventory) -> Vec<GoodsLine<'_>> {

@@ -331,7 +331,8 @@ fn the_demo_starts_with_a_back_filled_index_history() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("back-filled 2 months"), "{stderr}");
-    let store = store::open(data.to_str().unwrap()).unwrap();
+    let target = format!("sqlite:{}", data.join("onewindow.db").display());
+    let (store, _, _) = server::keys::open_store(&target, &data, None, false).unwrap();
     // Both back-filled months are published (the first is the base: 100).
     let published = store
         .records(&store::RecordQuery::new("index", 10))

@@ -229,7 +229,9 @@ fn acknowledged_messages_survive_kill_minus_nine_and_the_state_equals_a_rebuild(
 
     // Read the store as the next start would.
     let target = format!("sqlite:{}", data.join("onewindow.db").display());
-    let store = store::open(&target).unwrap();
+    let store = server::keys::open_store(&target, &data, None, false)
+        .unwrap()
+        .0;
     let positions = store.positions().unwrap();
     assert_eq!(
         positions.applied, positions.journal,
@@ -322,7 +324,9 @@ fn acknowledged_messages_survive_kill_minus_nine_and_the_state_equals_a_rebuild(
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let store = store::open(&target).unwrap();
+    let store = server::keys::open_store(&target, &data, None, false)
+        .unwrap()
+        .0;
     assert_eq!(
         store.projection_digest().unwrap(),
         before,

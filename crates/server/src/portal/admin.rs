@@ -56,6 +56,11 @@ pub async fn create_account(
             "password: at least 12 characters",
         )));
     }
+    if matches!(Principal::from_subject(subject), Principal::Auditor) {
+        return Err(Ok(AccountError::Invalid(
+            "subject: the auditor reads the audit log through the API; it has no portal account",
+        )));
+    }
     if !Principal::is_staff_subject(subject) {
         let store = state.store.clone();
         let code = subject.to_string();
@@ -98,6 +103,7 @@ fn role_words(subject: &str, ctx: &Ctx) -> String {
         Principal::Admin => ctx.pick("管理员", "administrator").to_string(),
         Principal::Regulator(d) => format!("{} ({subject})", i18n::department_name(d, ctx.lang)),
         Principal::Enterprise(code) => format!("{} {code}", ctx.t(M::Enterprise)),
+        Principal::Auditor => ctx.pick("审计员", "auditor").to_string(),
     }
 }
 

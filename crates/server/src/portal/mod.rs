@@ -342,6 +342,7 @@ impl Ctx {
                 ("/my/credit", M::MyCredit),
                 ("/index", M::NavIndex),
             ]),
+            Some(Principal::Auditor) => {}
             Some(Principal::Regulator(_)) | Some(Principal::Admin) => {
                 items.extend([
                     ("/desk", M::NavDashboard),
@@ -396,6 +397,7 @@ impl Ctx {
                 Principal::Enterprise(code) => code.clone(),
                 Principal::Admin => self.pick("管理员", "administrator").to_string(),
                 Principal::Regulator(d) => i18n::department_name(*d, self.lang).to_string(),
+                Principal::Auditor => self.pick("审计员", "auditor").to_string(),
             };
             format!("{} ({role})", v.username)
         });
@@ -573,7 +575,7 @@ impl Ctx {
     pub fn staff(&self) -> Result<Principal, Response> {
         match &self.signed_in()?.principal {
             p @ (Principal::Regulator(_) | Principal::Admin) => Ok(p.clone()),
-            Principal::Enterprise(_) => Err(self.forbidden()),
+            Principal::Enterprise(_) | Principal::Auditor => Err(self.forbidden()),
         }
     }
 

@@ -20,6 +20,7 @@ use super::{Ctx, form_value};
 use crate::api::{AppState, blocking};
 use crate::app::now_ms;
 use crate::auth::Principal;
+use crate::problem::Problem;
 
 pub const SESSION_COOKIE: &str = "ow_session";
 /// The pre-session token of the login form and the public forms (double-submit: cookie and
@@ -110,12 +111,32 @@ pub fn valid_password(password: &str) -> bool {
     password.chars().count() >= 12 && password.len() <= 1024
 }
 
-/// 门户登录审计 — the hook the audit log wires into: every login, failed login and logout of the
-/// portal comes through here (username, outcome, client address; never the password). Today
-/// it writes a log line; the audit-log work records it as an audit event.
-pub fn record_login_event(username: &str, outcome: &str, ip: Option<std::net::IpAddr>) {
-    let address = ip.map(|i| i.to_string()).unwrap_or_default();
-    tracing::info!(target: "portal::login", %username, %outcome, %address, "portal login event");
+/// 门户登录审计 — every login, failed or throttled login and logout of the portal goes to the
+/// audit log (account name, outcome, client address; never the password). A successful login
+/// that cannot be audited is refused (`Err`): nobody gets in unrecorded.
+pub async fn record_login_event(
+    state: &AppState,
+    username: &str,
+    outcome: &str,
+    ip: Option<std::net::IpAddr>,
+) -> Result<(), Problem> {
+    let source = ip.map_or_else(|| "-".to_owned(), |i| i.to_string());
+    // What was typed as a name is kept short: a password typed into the wrong field stays partial.
+    let user: String = username.chars().take(64).collect();
+    let (action, outcome) = match outcome {
+        "logout" => ("logout", "ok".to_owned()),
+        "ok" => ("login", "ok".to_owned()),
+        other => ("login", format!("refused: {other}")),
+    };
+    let entry = crate::audit::entry(
+        &user,
+        action,
+        &user,
+        &outcome,
+        &source,
+        serde_json::json!({ "via": "portal" }),
+    );
+    crate::audit::record(state, vec![entry]).await
 }
 
 /// Read the session cookie, check the session (idle and absolute expiry, account still
@@ -178,6 +199,8 @@ pub fn home_of(principal: &Principal) -> &'static str {
         Principal::Enterprise(_) => "/my/declarations",
         Principal::Regulator(_) => "/desk",
         Principal::Admin => "/admin/users",
+        // No portal account has this role (admin.rs refuses it); the public pages are all it gets.
+        Principal::Auditor => "/",
     }
 }
 
@@ -274,7 +297,9 @@ async fn login(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
     if let (Some(guard), Some(ip)) = (&ctx.guard, ctx.ip)
         && guard.may_try_login(ip).is_err()
     {
-        record_login_event(&username, "throttled", ctx.ip);
+        if let Err(problem) = record_login_event(&ctx.state, &username, "throttled", ctx.ip).await {
+            tracing::error!(title = %problem.title, "a throttled login was not audited");
+        }
         let section = login_form(&mut ctx, next.as_deref(), &username)
             .note("error", ctx.t(M::LoginThrottled));
         let title = ctx.t(M::LoginTitle);
@@ -297,7 +322,9 @@ async fn login(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
         if let (Some(guard), Some(ip)) = (&ctx.guard, ctx.ip) {
             guard.failed_login(ip);
         }
-        record_login_event(&username, "failed", ctx.ip);
+        if let Err(problem) = record_login_event(&ctx.state, &username, "failed", ctx.ip).await {
+            tracing::error!(title = %problem.title, "a failed login was not audited");
+        }
         let section =
             login_form(&mut ctx, next.as_deref(), &username).note("error", ctx.t(M::LoginFailed));
         let title = ctx.t(M::LoginTitle);
@@ -320,6 +347,9 @@ async fn login(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
         .as_ref()
         .map(|v| v.token_hash.clone())
         .or_else(|| ctx.cookies.get(SESSION_COOKIE).map(|t| hash_token(t)));
+    if let Err(problem) = record_login_event(&ctx.state, &user.username, "ok", ctx.ip).await {
+        return ctx.failed(problem);
+    }
     let config = ctx.state.portal.config.clone();
     let store = ctx.state.store.clone();
     let saved = blocking(move || {
@@ -336,7 +366,6 @@ async fn login(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
     if let Err(problem) = saved {
         return ctx.failed(problem);
     }
-    record_login_event(&user.username, "ok", ctx.ip);
     ctx.set_cookie(SESSION_COOKIE, &token, "Lax", None);
     let principal = Principal::from_subject(&user.subject);
     let target = safe_next(next.as_deref()).unwrap_or_else(|| home_of(&principal).to_string());
@@ -355,7 +384,9 @@ async fn logout(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respon
     if let Err(problem) = blocking(move || store.delete_session(&hash)).await {
         return ctx.failed(problem);
     }
-    record_login_event(&viewer.username, "logout", ctx.ip);
+    if let Err(problem) = record_login_event(&ctx.state, &viewer.username, "logout", ctx.ip).await {
+        tracing::error!(title = %problem.title, "a logout was not audited");
+    }
     ctx.viewer = None;
     ctx.set_cookie(SESSION_COOKIE, "", "Lax", Some(0));
     ctx.redirect("/login?out=1")

@@ -163,6 +163,9 @@ async fn a_restart_keeps_half_filed_declarations_and_completes_them() {
         data_dir: dir.path().to_path_buf(),
         pipeline: PipelineConfig::default(),
         limits: ceb::Limits::default(),
+        // The first start created the data key in its own data directory: a store that holds
+        // data is never opened without it.
+        data_key_file: Some(first.dir.path().join(server::keys::DATA_KEY_FILE)),
         guard: server::guard::GuardConfig::default(),
         portal: server::portal::PortalConfig::default(),
     };

@@ -147,6 +147,38 @@ impl Store for Flaky {
     fn certificates(&self, enterprise: Option<&str>) -> Result<Vec<store::CertificateRow>> {
         self.inner.certificates(enterprise)
     }
+    fn state_value(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.state_value(namespace, key)
+    }
+    fn credential(&self, key_id: &str) -> Result<Option<CredentialRow>> {
+        self.inner.credential(key_id)
+    }
+    fn append_audit(
+        &self,
+        entries: &[store::audit::AuditEntry],
+    ) -> Result<Vec<store::audit::AuditRecord>> {
+        self.inner.append_audit(entries)
+    }
+    fn audit(
+        &self,
+        query: &store::audit::AuditQuery<'_>,
+    ) -> Result<Vec<store::audit::AuditRecord>> {
+        self.inner.audit(query)
+    }
+    fn key_usage(&self) -> Result<Vec<store::KeyUsage>> {
+        self.inner.key_usage()
+    }
+    fn reseal(
+        &self,
+        table: store::SealedTable,
+        after: Option<&store::RowKey>,
+        limit: usize,
+    ) -> Result<store::ResealStep> {
+        self.inner.reseal(table, after, limit)
+    }
+    fn vacuum(&self) -> Result<()> {
+        self.inner.vacuum()
+    }
 }
 
 fn job(message: &traffic::GeneratedMessage) -> Job {
@@ -165,7 +197,12 @@ fn job(message: &traffic::GeneratedMessage) -> Job {
 #[test]
 fn a_failed_commit_is_not_acknowledged_and_the_pipeline_heals_when_the_store_returns() {
     let dir = tempfile::tempdir().unwrap();
-    let inner = store::open(&format!("sqlite:{}", dir.path().join("ow.db").display())).unwrap();
+    let keys = Arc::new(store::KeyRing::generate("test").unwrap());
+    let inner = store::open(
+        &format!("sqlite:{}", dir.path().join("ow.db").display()),
+        keys,
+    )
+    .unwrap();
     let flaky = Arc::new(Flaky {
         inner: inner.clone(),
         down: AtomicBool::new(false),

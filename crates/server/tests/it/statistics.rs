@@ -546,7 +546,7 @@ async fn the_index_is_reproducible_from_the_journal_on_both_backends() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ow.db");
     let lite = tokio::task::spawn_blocking(move || {
-        reproducible(store::open(path.to_str().unwrap()).unwrap())
+        reproducible(store::open(path.to_str().unwrap(), test_keys()).unwrap())
     })
     .await
     .unwrap();
@@ -555,7 +555,7 @@ async fn the_index_is_reproducible_from_the_journal_on_both_backends() {
     };
     let pg_url = url.clone();
     let pg = tokio::task::spawn_blocking(move || {
-        let store = store::open(&pg_url).unwrap();
+        let store = store::open(&pg_url, test_keys()).unwrap();
         let out = reproducible(store.clone());
         drop(store);
         out
@@ -699,4 +699,9 @@ async fn the_zone_office_publishes_and_the_public_reads_the_index() {
         "120.00"
     );
     server.running.stop().await;
+}
+
+/// A fresh data key ring for a scratch store.
+fn test_keys() -> Arc<store::KeyRing> {
+    Arc::new(store::KeyRing::generate("test").unwrap())
 }

@@ -70,6 +70,7 @@ pub async fn start_configured(
         data_dir: dir.path().to_path_buf(),
         pipeline: PipelineConfig::default(),
         limits: ceb::Limits::default(),
+        data_key_file: None,
         guard,
         portal,
     };

@@ -3,7 +3,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use store::Store;
+use store::{KeyRing, Store};
+
+/// The data keys of the tests: fixed, so a test can reopen a store it wrote.
+pub fn keys() -> Arc<KeyRing> {
+    Arc::new(
+        KeyRing::parse(&format!("test {}", "42".repeat(32))).expect("the test key ring parses"),
+    )
+}
 
 /// The PostgreSQL server the tests use; override with `ONEWINDOW_TEST_PG_URL`.
 pub fn pg_base_url() -> String {
@@ -33,7 +40,7 @@ pub fn postgres_reachable() -> bool {
 /// A fresh SQLite store in its own temporary directory (kept alive by the returned guard).
 pub fn sqlite() -> (tempfile::TempDir, Arc<dyn Store>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = store::open(dir.path().to_str().unwrap()).unwrap();
+    let store = store::open(dir.path().to_str().unwrap(), keys()).unwrap();
     assert_eq!(store.backend(), "sqlite");
     (dir, store)
 }
@@ -81,7 +88,7 @@ pub fn postgres() -> Option<(PgSchema, Arc<dyn Store>)> {
     let schema = PgSchema {
         name: fresh_schema_name(),
     };
-    let store = store::open(&pg_url(&schema.name)).unwrap();
+    let store = store::open(&pg_url(&schema.name), keys()).unwrap();
     assert_eq!(store.backend(), "postgres");
     Some((schema, store))
 }

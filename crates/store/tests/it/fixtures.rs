@@ -116,6 +116,7 @@ pub fn credential(key_id: &str, subject: &str, token_hash: &str, at: i64) -> Cre
         token_hash: token_hash.into(),
         created_at_ms: at,
         revoked_at_ms: None,
+        expires_at_ms: None,
     }
 }
 

@@ -9,6 +9,7 @@ mod conformance;
 mod fixtures;
 mod portal;
 mod records;
+mod sealing;
 mod sqlite_only;
 mod statistics;
 mod throughput;

@@ -9,7 +9,7 @@ fn reopening_a_sqlite_file_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let target = format!("sqlite:{}/nested/data/ow.db", dir.path().display());
     let (positions, digest) = {
-        let s = store::open(&target).unwrap();
+        let s = store::open(&target, crate::backends::keys()).unwrap();
         for seq in 1..=5 {
             s.commit(&full_batch(seq)).unwrap();
         }
@@ -20,7 +20,7 @@ fn reopening_a_sqlite_file_keeps_everything() {
     };
     assert!(dir.path().join("nested/data/ow.db").is_file());
 
-    let s = store::open(&target).unwrap();
+    let s = store::open(&target, crate::backends::keys()).unwrap();
     assert_eq!(s.positions().unwrap(), positions);
     assert_eq!(s.projection_digest().unwrap(), digest);
     assert_eq!(
@@ -43,7 +43,7 @@ fn reopening_a_sqlite_file_keeps_everything() {
 #[test]
 fn a_directory_target_means_onewindow_db_inside_it() {
     let dir = tempfile::tempdir().unwrap();
-    let s = store::open(dir.path().to_str().unwrap()).unwrap();
+    let s = store::open(dir.path().to_str().unwrap(), crate::backends::keys()).unwrap();
     s.commit(&Batch {
         append: vec![journal(1)],
         applied: 1,
@@ -53,7 +53,7 @@ fn a_directory_target_means_onewindow_db_inside_it() {
     assert!(dir.path().join("onewindow.db").is_file());
 
     let new_dir = format!("{}/fresh/", dir.path().display());
-    let s2 = store::open(&new_dir).unwrap();
+    let s2 = store::open(&new_dir, crate::backends::keys()).unwrap();
     assert_eq!(s2.positions().unwrap().journal, 0);
     assert!(dir.path().join("fresh/onewindow.db").is_file());
 }
