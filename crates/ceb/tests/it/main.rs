@@ -1,6 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod conformance;
 mod hostile;
 mod invalid;
+mod mutate;
 mod props;
 mod samples;
 mod schema;
