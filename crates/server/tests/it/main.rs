@@ -5,6 +5,7 @@
 mod support;
 
 mod api;
+mod concurrency;
 mod durability;
 mod faults;
 mod oversight;
