@@ -8,4 +8,5 @@ mod api;
 mod concurrency;
 mod durability;
 mod faults;
+mod outage;
 mod oversight;
