@@ -48,6 +48,50 @@ impl StoreArgs {
     }
 }
 
+/// Rate limits, timeouts and the connection cap at the door (docs/security.md).
+#[derive(Args, Clone, Debug)]
+pub struct GuardArgs {
+    /// Requests per second per API credential, `RATE` or `RATE/BURST`; `off` for no limit.
+    #[arg(long, env = "ONEWINDOW_RATE_CREDENTIAL", default_value = "1000/2000")]
+    pub rate_credential: String,
+    /// Requests per second per client address, `RATE` or `RATE/BURST`; `off` for no limit.
+    #[arg(long, env = "ONEWINDOW_RATE_ADDRESS", default_value = "2000/4000")]
+    pub rate_address: String,
+    /// Failed authentications per second per client address before it is refused everything.
+    #[arg(long, env = "ONEWINDOW_RATE_FAILED_AUTH", default_value = "1/20")]
+    pub rate_failed_auth: String,
+    /// Take the client address from `X-Forwarded-For` (only behind a reverse proxy you run).
+    #[arg(long, env = "ONEWINDOW_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// Seconds a client has to send a request's headers (also the idle keep-alive limit).
+    #[arg(long, env = "ONEWINDOW_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Most open connections; further ones are closed at once.
+    #[arg(long, env = "ONEWINDOW_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Send Strict-Transport-Security (when TLS terminates in front of the server).
+    #[arg(long, env = "ONEWINDOW_HSTS")]
+    pub hsts: bool,
+}
+
+impl GuardArgs {
+    pub fn config(&self) -> anyhow::Result<server::guard::GuardConfig> {
+        use server::guard::Rate;
+        let rate = |flag: &str, text: &str| {
+            Rate::parse(text).map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+        };
+        Ok(server::guard::GuardConfig {
+            credential: rate("rate-credential", &self.rate_credential)?,
+            address: rate("rate-address", &self.rate_address)?,
+            failed_auth: rate("rate-failed-auth", &self.rate_failed_auth)?,
+            trust_forwarded_for: self.trust_forwarded_for,
+            header_timeout: std::time::Duration::from_secs(self.header_timeout.max(1)),
+            max_connections: self.max_connections.max(1),
+            hsts: self.hsts,
+        })
+    }
+}
+
 /// How to reach a running server.
 #[derive(Args, Clone, Debug)]
 pub struct ClientArgs {
@@ -79,6 +123,8 @@ enum Command {
         store: StoreArgs,
         #[arg(long, env = "ONEWINDOW_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        #[command(flatten)]
+        guard: GuardArgs,
     },
     /// Start a server on a fresh embedded store and stream realistic traffic at it.
     Demo(demo::DemoArgs),
@@ -167,9 +213,14 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     use std::process::ExitCode;
     match cli.command {
-        Command::Serve { store, listen } => {
+        Command::Serve {
+            store,
+            listen,
+            guard,
+        } => {
+            let guard = guard.config()?;
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(serve(store, listen))?;
+            runtime.block_on(serve(store, listen, guard))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
@@ -260,12 +311,18 @@ pub fn serve_config(
             ..Default::default()
         },
         limits: ceb::Limits::default(),
+        guard: server::guard::GuardConfig::default(),
     })
 }
 
-async fn serve(store: StoreArgs, listen: SocketAddr) -> anyhow::Result<()> {
+async fn serve(
+    store: StoreArgs,
+    listen: SocketAddr,
+    guard: server::guard::GuardConfig,
+) -> anyhow::Result<()> {
     let _lock = lock_data_dir(&store.data)?;
-    let config = serve_config(&store, listen)?;
+    let mut config = serve_config(&store, listen)?;
+    config.guard = guard;
     let running = server::app::start(config).await?;
     eprintln!(
         "onewindow: serving on http://{} (store: {}); API description at /openapi.json",

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState};
 use crate::auth;
+use crate::guard::{self, Guard, GuardConfig};
 use crate::pipeline::{Pipeline, PipelineConfig};
 
 #[derive(Clone, Debug)]
@@ -25,6 +26,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub pipeline: PipelineConfig,
     pub limits: ceb::Limits,
+    /// Rate limits, timeouts and connection cap at the door (`guard.rs`).
+    pub guard: GuardConfig,
 }
 
 /// A running server.
@@ -125,24 +128,29 @@ pub async fn start_with(
         buyer_secret: Arc::new(config.pipeline.buyer_secret.clone()),
         settings: Arc::new(std::sync::RwLock::new(pipeline.settings.clone())),
     };
+    let guard_config = config.guard.clone();
     let app = api::router(state)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             std::time::Duration::from_secs(30),
         ));
+    let app = guard::wrap(app, Arc::new(Guard::new(guard_config.clone())));
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.await;
-            })
-            .await;
-        if let Err(error) = served {
-            tracing::error!(%error, "server stopped with an error");
-        }
+        let stopped = async move {
+            let _ = stop_rx.await;
+        };
+        guard::serve(
+            listener,
+            app,
+            &guard_config,
+            stopped,
+            std::time::Duration::from_secs(30),
+        )
+        .await;
         // Every AppState clone is gone with the router: the writer drains and stops.
         let _ = tokio::task::spawn_blocking(move || pipeline.shutdown()).await;
     });

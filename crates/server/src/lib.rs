@@ -6,6 +6,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod guard;
 pub mod intake;
 pub mod mapping;
 pub mod openapi;

@@ -163,6 +163,7 @@ async fn a_restart_keeps_half_filed_declarations_and_completes_them() {
         data_dir: dir.path().to_path_buf(),
         pipeline: PipelineConfig::default(),
         limits: ceb::Limits::default(),
+        guard: server::guard::GuardConfig::default(),
     };
     let running = server::app::start_with(config, Arc::new(ReleaseAll))
         .await

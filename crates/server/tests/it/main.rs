@@ -8,5 +8,6 @@ mod api;
 mod concurrency;
 mod durability;
 mod faults;
+mod guard;
 mod outage;
 mod oversight;

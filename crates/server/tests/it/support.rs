@@ -48,6 +48,11 @@ pub fn postgres_url(test: &str) -> Option<String> {
 }
 
 pub async fn start_on(store: Option<String>) -> TestServer {
+    start_guarded(store, server::guard::GuardConfig::default()).await
+}
+
+/// A server with the given limits at the door (rate limits, timeouts, connection cap).
+pub async fn start_guarded(store: Option<String>, guard: server::guard::GuardConfig) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = store.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("ow.db").display()));
     let config = ServeConfig {
@@ -56,6 +61,7 @@ pub async fn start_on(store: Option<String>) -> TestServer {
         data_dir: dir.path().to_path_buf(),
         pipeline: PipelineConfig::default(),
         limits: ceb::Limits::default(),
+        guard,
     };
     let running = server::app::start(config).await.unwrap();
     let admin = running

@@ -1,0 +1,534 @@
+//! Guards at the door: the HTTP server loop (header and idle timeouts, a cap on connections),
+//! rate limits per credential and per client address, and the security headers every answer
+//! carries.
+//!
+//! Rate limits are token buckets kept in memory (they protect this process; a cluster behind a
+//! balancer limits at the balancer too). Three buckets decide whether a request is served:
+//! - the client address: every request takes a token;
+//! - the credential (the key id of an `ow_<key id>_<secret>` bearer token): a request is refused
+//!   while the bucket is empty, and only requests that authenticated take a token — so a forged
+//!   token that names somebody's key id cannot drain their bucket;
+//! - failed authentications of the address: every 401 takes a token, and an address whose bucket
+//!   is empty is refused everything until it refills (guessing tokens or passwords gets slow).
+//!
+//! A refused request gets 429 with `Retry-After` and a problem document.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::problem::Problem;
+
+/// A sustained rate and the burst allowed above it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    pub per_second: f64,
+    pub burst: f64,
+}
+
+impl Rate {
+    pub const fn new(per_second: f64, burst: f64) -> Rate {
+        Rate { per_second, burst }
+    }
+
+    /// No limit (for benchmarks and trusted internal callers).
+    pub const UNLIMITED: Rate = Rate::new(f64::INFINITY, f64::INFINITY);
+
+    /// `RATE` or `RATE/BURST`, e.g. `500` or `500/1000` (requests per second). `off`: no limit.
+    pub fn parse(text: &str) -> Result<Rate, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(Rate::UNLIMITED);
+        }
+        let (rate, burst) = match text.split_once('/') {
+            Some((r, b)) => (r, Some(b)),
+            None => (text, None),
+        };
+        let number = |s: &str| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v > 0.0)
+                .ok_or_else(|| format!("{text:?}: expected RATE or RATE/BURST, positive numbers"))
+        };
+        let per_second = number(rate)?;
+        let burst = match burst {
+            Some(b) => number(b)?,
+            None => (per_second * 2.0).max(1.0),
+        };
+        Ok(Rate { per_second, burst })
+    }
+}
+
+/// Everything the guard is configured with (`onewindow serve` flags; docs/security.md).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GuardConfig {
+    /// Per API credential (key id).
+    pub credential: Rate,
+    /// Per client address, every request.
+    pub address: Rate,
+    /// Failed authentications (401) per client address.
+    pub failed_auth: Rate,
+    /// Take the client address from the last `X-Forwarded-For` hop (only behind a proxy you run).
+    pub trust_forwarded_for: bool,
+    /// Time a client has to send a request's headers (also the idle keep-alive limit).
+    pub header_timeout: Duration,
+    /// Most open connections; more are closed at once.
+    pub max_connections: usize,
+    /// Send `Strict-Transport-Security` (only when TLS terminates in front of the server).
+    pub hsts: bool,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        GuardConfig {
+            credential: Rate::new(1000.0, 2000.0),
+            address: Rate::new(2000.0, 4000.0),
+            failed_auth: Rate::new(1.0, 20.0),
+            trust_forwarded_for: false,
+            header_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            hsts: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Token buckets by key, bounded in number: when full, buckets that have refilled completely
+/// (idle keys) are dropped first, then the least recently used half.
+pub struct Buckets {
+    rate: Rate,
+    max_keys: usize,
+    map: Mutex<HashMap<String, Bucket>>,
+}
+
+impl Buckets {
+    pub fn new(rate: Rate, max_keys: usize) -> Buckets {
+        Buckets {
+            rate,
+            max_keys: max_keys.max(16),
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn refilled(&self, bucket: Bucket, now: Instant) -> Bucket {
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        Bucket {
+            tokens: (bucket.tokens + elapsed * self.rate.per_second).min(self.rate.burst),
+            at: now,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Bucket>> {
+        self.map
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How long until `key` has a whole token again (`None`: it has one now).
+    pub fn wait(&self, key: &str, now: Instant) -> Option<Duration> {
+        if self.rate.per_second.is_infinite() {
+            return None;
+        }
+        let map = self.lock();
+        let bucket = self.refilled(*map.get(key)?, now);
+        (bucket.tokens < 1.0)
+            .then(|| Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate.per_second))
+    }
+
+    /// Take a token (the bucket may go below zero: a client that keeps pushing waits longer).
+    pub fn take(&self, key: &str, now: Instant) {
+        if self.rate.per_second.is_infinite() {
+            return;
+        }
+        let mut map = self.lock();
+        if map.len() >= self.max_keys && !map.contains_key(key) {
+            self.evict(&mut map, now);
+        }
+        let bucket = map.get(key).copied().map_or(
+            Bucket {
+                tokens: self.rate.burst,
+                at: now,
+            },
+            |b| self.refilled(b, now),
+        );
+        map.insert(
+            key.to_string(),
+            Bucket {
+                tokens: (bucket.tokens - 1.0).max(-self.rate.burst),
+                at: now,
+            },
+        );
+    }
+
+    /// Take a token if one is there; otherwise say how long to wait.
+    pub fn try_take(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        match self.wait(key, now) {
+            Some(wait) => Err(wait),
+            None => {
+                self.take(key, now);
+                Ok(())
+            }
+        }
+    }
+
+    fn evict(&self, map: &mut HashMap<String, Bucket>, now: Instant) {
+        map.retain(|_, b| self.refilled(*b, now).tokens < self.rate.burst);
+        if map.len() >= self.max_keys {
+            let mut ages: Vec<Instant> = map.values().map(|b| b.at).collect();
+            ages.sort_unstable();
+            if let Some(cut) = ages.get(ages.len() / 2).copied() {
+                map.retain(|_, b| b.at > cut);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The guard's shared state, one per server.
+pub struct Guard {
+    pub config: GuardConfig,
+    credentials: Buckets,
+    addresses: Buckets,
+    failures: Buckets,
+}
+
+impl Guard {
+    pub fn new(config: GuardConfig) -> Guard {
+        Guard {
+            credentials: Buckets::new(config.credential, 100_000),
+            addresses: Buckets::new(config.address, 100_000),
+            failures: Buckets::new(config.failed_auth, 100_000),
+            config,
+        }
+    }
+
+    /// Failed authentications of `ip` so far allow another attempt (for the portal's login form,
+    /// which answers a failed login with a page, not a 401).
+    pub fn may_try_login(&self, ip: IpAddr) -> Result<(), Duration> {
+        match self.failures.wait(&ip.to_string(), Instant::now()) {
+            Some(wait) => Err(wait),
+            None => Ok(()),
+        }
+    }
+
+    /// Count a failed login of `ip`.
+    pub fn failed_login(&self, ip: IpAddr) {
+        self.failures.take(&ip.to_string(), Instant::now());
+    }
+
+    /// The client's address: the peer, or the last `X-Forwarded-For` hop when configured.
+    pub fn client_ip(&self, request: &Request) -> Option<IpAddr> {
+        if self.config.trust_forwarded_for {
+            let forwarded = request
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok());
+            if forwarded.is_some() {
+                return forwarded;
+            }
+        }
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    }
+}
+
+/// The key id of a bearer token (`ow_<key id>_<secret>`), without checking the secret.
+fn key_id(request: &Request) -> Option<String> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let token = crate::auth::bearer(value)?;
+    let rest = token.strip_prefix("ow_")?;
+    let (key, _) = rest.split_once('_')?;
+    (!key.is_empty() && key.len() <= 32 && key.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| key.to_string())
+}
+
+fn too_many(wait: Duration, what: &str) -> Response {
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut response = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate-limited",
+        "too many requests",
+    )
+    .detail(format!("{what}; retry after {seconds} s"))
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// The rate-limit middleware (see the module documentation for the three buckets).
+pub async fn limit(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    let now = Instant::now();
+    let ip = guard.client_ip(&request).map(|ip| ip.to_string());
+    if let Some(ip) = &ip {
+        if let Some(wait) = guard.failures.wait(ip, now) {
+            return too_many(wait, "too many failed authentications from this address");
+        }
+        if let Err(wait) = guard.addresses.try_take(ip, now) {
+            return too_many(wait, "too many requests from this address");
+        }
+    }
+    let key = key_id(&request);
+    if let Some(key) = &key
+        && let Some(wait) = guard.credentials.wait(key, now)
+    {
+        return too_many(wait, "too many requests with this credential");
+    }
+    let response = next.run(request).await;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        if let Some(ip) = &ip {
+            guard.failures.take(ip, Instant::now());
+        }
+    } else if let Some(key) = &key {
+        guard.credentials.take(key, Instant::now());
+    }
+    response
+}
+
+/// An error answered by the framework rather than by a handler (a body over the limit, a method
+/// the route lacks, a timeout, a body that is not the declared type) comes as plain text: make it
+/// a problem document like every other error.
+async fn as_problem(response: Response) -> Response {
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let (kind, title) = match status {
+        StatusCode::BAD_REQUEST => ("bad-request", "The request could not be read"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method-not-allowed", "This route does not take that method")
+        }
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "The request took too long and was abandoned"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "The request body is larger than allowed"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported-media-type",
+            "The body is not of a type this route takes",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => ("unprocessable", "The body could not be understood"),
+        _ => ("error", "The request failed"),
+    };
+    let mut problem = Problem::new(status, kind, title);
+    if !text.is_empty() {
+        problem = problem.detail(text);
+    }
+    let mut answer = problem.into_response();
+    // Keep what the framework said about the method (`Allow`) and the like.
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
+}
+
+/// Security headers on every answer, unless the handler set its own (the portal sets a page
+/// policy; static assets set their caching); plain-text framework errors become problems.
+pub async fn headers(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    let mut response = as_problem(next.run(request).await).await;
+    let headers = response.headers_mut();
+    let defaults: [(HeaderName, &'static str); 6] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+    ];
+    for (name, value) in defaults {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    if guard.config.hsts && !headers.contains_key(header::STRICT_TRANSPORT_SECURITY) {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
+}
+
+/// Put the guard in front of a router (with its timeout and tracing layers already applied): rate
+/// limits inside, security headers outside, so refusals and timeouts carry them too.
+pub fn wrap(router: Router, guard: Arc<Guard>) -> Router {
+    router
+        .layer(axum::middleware::from_fn_with_state(guard.clone(), limit))
+        .layer(axum::middleware::from_fn_with_state(guard, headers))
+}
+
+/// Serve `app` on `listener` until `shutdown` resolves, then let open requests finish (for at
+/// most `drain`). Unlike `axum::serve`, a client must send each request's headers within the
+/// header timeout (slow or idle connections are closed), and connections beyond the cap are
+/// closed at once. Handlers see the peer as `ConnectInfo<SocketAddr>`.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    config: &GuardConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+    drain: Duration,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout)
+        .max_buf_size(256 * 1024);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(64)
+        .keep_alive_interval(Some(config.header_timeout))
+        .keep_alive_timeout(config.header_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    // EMFILE and friends: wait a moment rather than spin.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "connection refused: too many open connections");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app
+            .clone()
+            .map_request(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request.map(axum::body::Body::new)
+            })
+            .map_err(|never: Infallible| match never {});
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open after the drain period");
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse() {
+        assert_eq!(Rate::parse("500").unwrap(), Rate::new(500.0, 1000.0));
+        assert_eq!(Rate::parse("5/20").unwrap(), Rate::new(5.0, 20.0));
+        assert_eq!(Rate::parse("off").unwrap(), Rate::UNLIMITED);
+        assert!(Rate::parse("0").is_err());
+        assert!(Rate::parse("-1/2").is_err());
+        assert!(Rate::parse("fast").is_err());
+        assert!(Rate::parse("NaN").is_err());
+    }
+
+    #[test]
+    fn a_bucket_allows_its_burst_then_refills_at_its_rate() {
+        let buckets = Buckets::new(Rate::new(2.0, 3.0), 100);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(buckets.try_take("k", t0).is_ok());
+        }
+        let wait = buckets.try_take("k", t0).unwrap_err();
+        assert!(wait > Duration::ZERO && wait <= Duration::from_millis(500));
+        // Half a second later one token is back, not two.
+        let t1 = t0 + Duration::from_millis(500);
+        assert!(buckets.try_take("k", t1).is_ok());
+        assert!(buckets.try_take("k", t1).is_err());
+        // Other keys are unaffected.
+        assert!(buckets.try_take("other", t1).is_ok());
+    }
+
+    #[test]
+    fn the_number_of_buckets_stays_bounded() {
+        let buckets = Buckets::new(Rate::new(1.0, 5.0), 16);
+        let t0 = Instant::now();
+        for i in 0..1000 {
+            buckets.take(&format!("key-{i}"), t0 + Duration::from_millis(i));
+        }
+        assert!(buckets.len() <= 16, "{}", buckets.len());
+    }
+
+    #[test]
+    fn unlimited_never_refuses() {
+        let buckets = Buckets::new(Rate::UNLIMITED, 16);
+        let t0 = Instant::now();
+        for _ in 0..10_000 {
+            assert!(buckets.try_take("k", t0).is_ok());
+        }
+        assert!(buckets.is_empty());
+    }
+}
