@@ -108,6 +108,24 @@ fn main() {
         .map(|_| xmllint(&xsd, &files))
         .fold(f64::MAX, f64::min);
     let theirs_work = (theirs - processes * fixed).max(1e-9);
+    // `onewindow validate` itself (release build, with its allocator), one process for the
+    // corpus like xmllint, when it has been built.
+    let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/onewindow");
+    let cli = binary.exists().then(|| {
+        (0..rounds)
+            .map(|_| {
+                let start = Instant::now();
+                for chunk in files.chunks(2000) {
+                    let _ = Command::new(&binary)
+                        .arg("validate")
+                        .args(chunk)
+                        .stdout(std::process::Stdio::null())
+                        .status();
+                }
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::MAX, f64::min)
+    });
     let n = files.len() as f64;
     println!(
         "corpus: {} messages, {:.1} MiB, {valid} valid by ceb::check",
@@ -142,5 +160,14 @@ fn main() {
         theirs_work / ours,
         theirs / ours
     );
+    match cli {
+        Some(t) => println!(
+            "onewindow validate (release), one process per 2,000 files: {t:.3} s, {:.0} messages/s; \
+             ratio to xmllint, process for process: {:.1}×",
+            n / t,
+            theirs / t
+        ),
+        None => println!("(build target/release/onewindow to time `onewindow validate` too)"),
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
