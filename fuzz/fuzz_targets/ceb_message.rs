@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
         if p.message.is_declaration() {
             match ceb::parse(xml.as_bytes(), &limits) {
                 Ok(back) => assert_eq!(back.message, p.message, "round trip changed the message"),
-                Err(r) => panic!("an accepted declaration does not read back: {r} {:?}", r.issues),
+                Err(r) => panic!(
+                    "an accepted declaration does not read back: {r} {:?}",
+                    r.issues
+                ),
             }
         }
     }

@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
         (Err(r), Ok(b)) if fits && b.dxp.is_none() => {
             panic!("refused wrapped, accepted bare: {r} {:?}", r.issues)
         }
-        (Ok(w), Err(r)) => panic!("accepted wrapped ({}), refused bare: {r}", w.message.message_type()),
+        (Ok(w), Err(r)) => panic!(
+            "accepted wrapped ({}), refused bare: {r}",
+            w.message.message_type()
+        ),
         _ => {}
     }
 });

@@ -9,5 +9,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let is_json = first & 1 == 1;
-    let _ = server::intake::prepare(body, is_json, &ceb::Limits::default(), None, 1_767_240_000_000);
+    let _ = server::intake::prepare(
+        body,
+        is_json,
+        &ceb::Limits::default(),
+        None,
+        1_767_240_000_000,
+    );
 });
