@@ -11,6 +11,6 @@ pub mod schema;
 pub mod xml;
 
 pub use message::{Message, Node, Root};
-pub use parse::{DxpInfo, DxpMsg, Parsed, Rejection, parse, validate};
+pub use parse::{DxpInfo, DxpMsg, Parsed, Rejection, check, parse, validate};
 pub use schema::Issue;
 pub use xml::{Limits, XmlError};

@@ -158,6 +158,17 @@ impl Rejection {
 /// Read a CEB message (bare, or wrapped in a DXP `DxpMsg`), validate declarations strictly
 /// against the schema, read receipts leniently, and map to the typed message.
 pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed, Rejection> {
+    read(bytes, limits, false)
+}
+
+/// Check a bare or DXP-wrapped message against the official schema with default limits, receipts
+/// as strictly as declarations (for `onewindow validate`, whose verdict must be libxml2's with
+/// `import.xsd`). The ingest path keeps reading receipts leniently ([`parse`]).
+pub fn check(bytes: &[u8]) -> Result<Message, Rejection> {
+    read(bytes, &Limits::default(), true).map(|p| p.message)
+}
+
+fn read(bytes: &[u8], limits: &Limits, strict: bool) -> Result<Parsed, Rejection> {
     let doc = parse_document(bytes, limits).map_err(Rejection::format)?;
     if doc.root.ns.as_deref() == Some(DXP_NS) && doc.root.name == "DxpMsg" {
         let issues = validate_root(import_schema(), &doc.root);
@@ -179,14 +190,14 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed, Rejection> {
         let inner_doc = parse_document(&inner, limits)
             .map_err(Rejection::format)
             .map_err(with_id)?;
-        let message = business(&inner_doc).map_err(with_id)?;
+        let message = business(&inner_doc, strict).map_err(with_id)?;
         return Ok(Parsed {
             message,
             dxp: Some(info),
             business_xml: inner,
         });
     }
-    let message = business(&doc)?;
+    let message = business(&doc, strict)?;
     Ok(Parsed {
         message,
         dxp: None,
@@ -250,7 +261,7 @@ fn read_dxp(root: &Element) -> (DxpInfo, String) {
     (info, data)
 }
 
-fn business(doc: &Document) -> Result<Message, Rejection> {
+fn business(doc: &Document, strict: bool) -> Result<Message, Rejection> {
     let root = &doc.root;
     let message_type = Some(root.name.clone());
     let guid = root.attr("guid").map(str::to_owned);
@@ -284,7 +295,7 @@ fn business(doc: &Document) -> Result<Message, Rejection> {
             )],
         });
     };
-    if declaration {
+    if declaration || strict {
         let issues = validate_root(import_schema(), root);
         if !issues.is_empty() {
             return Err(Rejection {

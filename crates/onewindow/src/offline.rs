@@ -23,7 +23,7 @@ pub fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut invalid = 0;
     for file in files {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        match ceb::validate(&bytes) {
+        match ceb::check(&bytes) {
             Ok(message) => println!("{}: OK ({})", file.display(), message.message_type()),
             Err(rejection) => {
                 invalid += 1;

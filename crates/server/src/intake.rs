@@ -194,16 +194,19 @@ impl From<Refusal> for Problem {
     }
 }
 
-fn refuse(rejection: ceb::Rejection, original: &[u8], now_ms: i64) -> Refusal {
+/// The CEB900 of a refusal. It echoes the original message (oriBizMessage): with its personal
+/// data masked, like every other answer.
+fn ceb900(rejection: &ceb::Rejection, original: &[u8], now_ms: i64) -> String {
     let mut answer = rejection.to_ceb900(&Timestamp(now_ms).ceb_time17(), original);
-    // The CEB900 echoes the original message (oriBizMessage): with its personal data masked,
-    // like every other answer.
     let echoed = &mut answer.message_return.ori_biz_message;
     *echoed = domain::personal::mask_xml(echoed);
-    let ceb900 = answer.to_xml();
+    answer.to_xml()
+}
+
+fn refuse(rejection: ceb::Rejection, original: &[u8], now_ms: i64) -> Refusal {
     Refusal::Invalid {
+        ceb900: ceb900(&rejection, original, now_ms),
         rejection: Box::new(rejection),
-        ceb900,
     }
 }
 
@@ -227,12 +230,9 @@ fn refuse_signature(
             e.to_string(),
         )],
     };
-    let ceb900 = rejection
-        .to_ceb900(&Timestamp(now_ms).ceb_time17(), original)
-        .to_xml();
     Refusal::Signature {
+        ceb900: ceb900(&rejection, original, now_ms),
         rejection: Box::new(rejection),
-        ceb900,
     }
 }
 

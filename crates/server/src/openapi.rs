@@ -75,11 +75,74 @@ fn entry<'a>(value: &'a mut Value, path: &[&str]) -> Option<&'a mut Map<String, 
     current.as_object_mut()
 }
 
+/// Answers any operation may give whatever its fragment says, added where a fragment does not
+/// list them: the door refuses a client over its rate (429) and the store may be unavailable
+/// (503) on every route; a request whose query string or body cannot be read is refused (400); a
+/// body over the size limit too (413); and a route that is not public refuses a missing or bad
+/// credential (401). All are problem documents. The property-based API fuzzer
+/// (`scripts/api-fuzz.sh`) checks that no other status comes back.
+fn answers_everywhere(document: &mut Value) {
+    let problem = serde_json::json!({ "$ref": "#/components/responses/Problem" });
+    let public = |op: &Value| {
+        op.get("security")
+            .and_then(Value::as_array)
+            .is_some_and(|s| s.is_empty())
+    };
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in item.iter_mut() {
+            if !matches!(method.as_str(), "get" | "post" | "put" | "patch" | "delete") {
+                continue;
+            }
+            let has_query = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+            let has_body = op.get("requestBody").is_some();
+            let is_public = public(op);
+            let Some(responses) = op
+                .as_object_mut()
+                .map(|o| {
+                    o.entry("responses")
+                        .or_insert_with(|| Value::Object(Map::new()))
+                })
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            let mut add = |status: &str| {
+                responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| problem.clone());
+            };
+            add("429");
+            if path != "/openapi.json" {
+                add("503");
+            }
+            if has_query || has_body {
+                add("400");
+            }
+            if has_body {
+                add("413");
+            }
+            if !is_public && path != "/openapi.json" && path != "/healthz" {
+                add("401");
+            }
+        }
+    }
+}
+
 /// The whole document, as served.
 pub fn document() -> &'static str {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
-        let (document, _) = merge(FRAGMENTS);
+        let (mut document, _) = merge(FRAGMENTS);
+        answers_everywhere(&mut document);
         document.to_string()
     })
 }
@@ -94,6 +157,24 @@ mod tests {
         assert!(duplicates.is_empty(), "{duplicates:?}");
         assert_eq!(document["openapi"], "3.1.0");
         assert!(document["paths"].as_object().is_some_and(|p| !p.is_empty()));
+    }
+
+    #[test]
+    fn every_operation_documents_the_answers_of_the_door_and_the_store() {
+        let document: Value = serde_json::from_str(document()).unwrap_or(Value::Null);
+        let messages = &document["paths"]["/api/v1/messages"]["post"]["responses"];
+        for status in ["400", "401", "413", "429", "503"] {
+            assert!(
+                messages.get(status).is_some(),
+                "POST /api/v1/messages {status}"
+            );
+        }
+        let public = &document["paths"]["/api/public/credit"]["get"]["responses"];
+        assert!(
+            public.get("401").is_none(),
+            "public routes need no credential"
+        );
+        assert!(public.get("400").is_some(), "it has a query string");
     }
 
     #[test]

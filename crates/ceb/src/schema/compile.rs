@@ -193,6 +193,10 @@ impl Ctx<'_> {
             any_type()
         };
         self.depth -= 1;
+        let mut ty = ty;
+        if let (Some(f), Content::Simple(st)) = (el.attr("fixed"), &mut ty.content) {
+            st.fixed = Some(f.to_owned());
+        }
         ty
     }
 

@@ -57,11 +57,26 @@ fn validate_in(
     }
     for a in &el.attrs {
         let known = a.ns.is_none() && ty.attrs.iter().any(|d| d.name == a.name);
-        let foreign = matches!(
-            a.ns.as_deref(),
-            Some(XSI_NS) | Some("http://www.w3.org/XML/1998/namespace")
-        );
-        if !known && !foreign {
+        // Of the schema-instance attributes only the location hints are harmless: no element of
+        // these schemas is nillable, and `xsi:type` would swap the type a value is checked
+        // against. Attributes in the `xml:` namespace must be declared like any other.
+        if a.ns.as_deref() == Some(XSI_NS) {
+            match a.name.as_str() {
+                "schemaLocation" | "noNamespaceSchemaLocation" => {}
+                "nil" => issues.push(Issue::new(
+                    format!("{path}/@xsi:nil"),
+                    "not-nillable",
+                    format!("element {} is not nillable", decl.name),
+                )),
+                other => issues.push(Issue::new(
+                    format!("{path}/@xsi:{other}"),
+                    "unexpected-attribute",
+                    format!("attribute xsi:{other} is not accepted here"),
+                )),
+            }
+            continue;
+        }
+        if !known {
             issues.push(Issue::new(
                 format!("{path}/@{}", a.name),
                 "unexpected-attribute",
@@ -93,6 +108,11 @@ fn validate_in(
                     "unexpected-element",
                     format!("element {} holds a value, not child elements", decl.name),
                 ));
+            } else if el.text.is_empty()
+                && let Some(fixed) = &st.fixed
+            {
+                // An empty element with a fixed value takes that value.
+                check_value(st, fixed, path, issues);
             } else {
                 check_value(st, &el.text, path, issues);
             }
@@ -501,7 +521,129 @@ fn valid_base64(v: &str) -> bool {
         }
         n += 1;
     }
-    n.is_multiple_of(4) && pad <= 2
+    if !n.is_multiple_of(4) || pad > 2 {
+        return false;
+    }
+    // The last data character before padding must leave the unused bits zero (XSD's
+    // canonical final quantum: `[AQgw]==` or `[AEIMQUYcgkosw048]=`).
+    let last = v
+        .bytes()
+        .rev()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'='));
+    match (pad, last) {
+        (0, _) => true,
+        (1, Some(c)) => b"AEIMQUYcgkosw048".contains(&c),
+        (2, Some(c)) => b"AQgw".contains(&c),
+        _ => false,
+    }
+}
+
+/// An `xs:anyURI` value as libxml2 reads it: characters a URI may not hold literally (space,
+/// non-ASCII, `<>"{}|\^`'`) stand for themselves escaped; what is left must be an RFC 3986
+/// URI-reference (`%` followed by two hex digits, one `#` at most, a valid scheme before the
+/// first `:` of the first segment, brackets only around an IP literal host).
+fn valid_uri(v: &str) -> bool {
+    let escaped = |c: char| {
+        (c as u32) < 32
+            || (c as u32) >= 127
+            || matches!(
+                c,
+                ' ' | '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`' | '\''
+            )
+    };
+    let s: String = v
+        .chars()
+        .map(|c| if escaped(c) { '_' } else { c })
+        .collect();
+    let (rest, fragment) = match s.split_once('#') {
+        Some((r, f)) => (r, Some(f)),
+        None => (s.as_str(), None),
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    fn pct_ok(t: &str) -> bool {
+        let b = t.as_bytes();
+        let mut i = 0;
+        while let Some(&c) = b.get(i) {
+            if c == b'%' {
+                let hex = |k: usize| b.get(k).is_some_and(|x| x.is_ascii_hexdigit());
+                if !(hex(i + 1) && hex(i + 2)) {
+                    return false;
+                }
+                i += 3;
+            } else {
+                i += 1;
+            }
+        }
+        true
+    }
+    fn pchar_or(t: &str, extra: &[u8]) -> bool {
+        pct_ok(t)
+            && t.bytes().all(|c| {
+                c.is_ascii_alphanumeric()
+                    || b"-._~!$&'()*+,;=:@%".contains(&c)
+                    || extra.contains(&c)
+            })
+    }
+    if fragment.is_some_and(|f| !pchar_or(f, b"/?")) || query.is_some_and(|q| !pchar_or(q, b"/?")) {
+        return false;
+    }
+    // Scheme: a colon before the first `/` ends it.
+    let first_seg_end = rest.find('/').unwrap_or(rest.len());
+    let (scheme, hier) = match rest.get(..first_seg_end).and_then(|seg| seg.find(':')) {
+        Some(colon) => (Some(&rest[..colon]), &rest[colon + 1..]),
+        None => (None, rest),
+    };
+    if let Some(scheme) = scheme {
+        let mut b = scheme.bytes();
+        let ok = b.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && b.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
+        if !ok {
+            return false;
+        }
+    }
+    let path = match hier.strip_prefix("//") {
+        Some(after) => {
+            let end = after.find('/').unwrap_or(after.len());
+            let authority = &after[..end];
+            let host_port = authority.rsplit_once('@').map_or(authority, |(u, h)| {
+                if pchar_or(u, b"") { h } else { "\u{0}" }
+            });
+            let host_ok = if let Some(inner) = host_port.strip_prefix('[') {
+                match inner.split_once(']') {
+                    Some((ip, port)) => {
+                        !ip.is_empty()
+                            && ip
+                                .bytes()
+                                .all(|c| c.is_ascii_hexdigit() || b":.vV".contains(&c))
+                            && (port.is_empty()
+                                || port
+                                    .strip_prefix(':')
+                                    .is_some_and(|p| p.bytes().all(|c| c.is_ascii_digit())))
+                    }
+                    None => false,
+                }
+            } else {
+                let (host, port) = match host_port.rsplit_once(':') {
+                    Some((h, p)) => (h, Some(p)),
+                    None => (host_port, None),
+                };
+                pct_ok(host)
+                    && host
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&c))
+                    && port.is_none_or(|p| p.bytes().all(|c| c.is_ascii_digit()))
+            };
+            if !host_ok {
+                return false;
+            }
+            &after[end..]
+        }
+        None => hier,
+    };
+    pchar_or(path, b"/")
 }
 
 /// Check one value (element text or attribute) against a simple type.
@@ -572,7 +714,14 @@ pub(super) fn check_value(st: &SimpleType, raw: &str, path: &str, issues: &mut V
             }
             None
         }
-        Builtin::String | Builtin::AnyUri | Builtin::Other => None,
+        Builtin::AnyUri => {
+            if !valid_uri(v) {
+                issues.push(Issue::new(path, "any-uri", "not a URI reference"));
+                return;
+            }
+            None
+        }
+        Builtin::String | Builtin::Other => None,
     };
     if let Some((int_sig, frac_sig)) = digits {
         if let Some(fd) = st.fraction_digits

@@ -1,8 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod c14n;
+mod conformance;
 mod dsig;
 mod hostile;
 mod invalid;
+mod mutate;
 mod props;
 mod samples;
 mod schema;

@@ -7,10 +7,12 @@ mod browser_support;
 mod support;
 
 mod api;
+mod concurrency;
 mod durability;
 mod faults;
 mod guard;
 mod masking;
+mod outage;
 mod oversight;
 mod portal;
 mod privacy;

@@ -165,6 +165,34 @@ async fn no_answer_receipt_or_log_line_shows_a_clear_personal_value() {
         "application/xml",
     )
     .await;
+    // A signed inventory whose content changed after signing: the signature refusal (1004)
+    // echoes the message in its CEB900, masked like every other refusal.
+    if let Some(inventory) = extra
+        .messages
+        .iter()
+        .find(|m| m.message_type == "CEB621Message")
+    {
+        let tampered = inventory.xml.replacen("<ceb:qty>", "<ceb:qty>1", 1);
+        let (status, body) = server
+            .call(
+                "POST",
+                "/api/v1/messages",
+                Some(&server.token(&inventory.sender)),
+                "application/xml",
+                tampered.as_bytes(),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["code"], "1004", "{body}");
+        seen.post(
+            &server,
+            "/api/v1/messages",
+            &server.token(&inventory.sender),
+            tampered.as_bytes(),
+            "application/xml",
+        )
+        .await;
+    }
     // A quota query and a listing by name and ID number answer without echoing them.
     let buyer = &sets[0].buyer;
     seen.post(
