@@ -12,7 +12,9 @@
 # valid credential, on purpose). Exit status: schemathesis's (non-zero on any failure).
 #
 # schemathesis comes from PyPI, pinned, into a virtualenv under target/ (ONEWINDOW_VENV to put it
-# elsewhere).
+# elsewhere). One worker: with two threads, CPython 3.11's parser can trip over itself while
+# Hypothesis describes a strategy ("AST constructor recursion depth mismatch"), failing the run for
+# no fault of the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -77,7 +79,7 @@ for role in admin enterprise regulator; do
   # Do not let the run revoke the credential it runs with.
   if ! "$venv/bin/schemathesis" --no-color run "$base/openapi.json" \
       --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-      --max-examples "$examples" --seed 2026 --workers 2 --request-timeout 30 \
+      --max-examples "$examples" --seed 2026 --workers 1 --request-timeout 30 \
       --exclude-path '/api/v1/credentials/{key_id}' \
       --header "Authorization: Bearer $token" \
       --suppress-health-check all --warnings off; then

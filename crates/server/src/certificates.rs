@@ -98,6 +98,28 @@ async fn journal(state: &AppState, code: &str, entry: CertificateEntry) -> Resul
     Ok(accepted.seq)
 }
 
+/// The administrator's filing or revocation, in the audit log beside its journal entry `seq`.
+async fn audited(
+    state: &AppState,
+    action: &str,
+    code: &str,
+    fingerprint: &str,
+    seq: i64,
+) -> Result<(), Problem> {
+    crate::audit::record(
+        state,
+        vec![crate::audit::entry(
+            crate::auth::ADMIN,
+            action,
+            code,
+            "ok",
+            &crate::audit::current_source(),
+            serde_json::json!({ "fingerprint": fingerprint, "seq": seq }),
+        )],
+    )
+    .await
+}
+
 /// `POST /api/v1/enterprises/{code}/certificates`: file a certificate (PEM, DER or base64 DER in
 /// the body) for a filed enterprise. Filing a certificate already live for it changes nothing
 /// (200); filing a revoked one again lifts the revocation (201).
@@ -159,6 +181,14 @@ async fn file_certificate(
         return Ok((StatusCode::OK, Json(certificate_json(live))));
     }
     let seq = journal(&state, &code, CertificateEntry::file(&code, &certificate)).await?;
+    audited(
+        &state,
+        "certificate.file",
+        &code,
+        &certificate.fingerprint(),
+        seq,
+    )
+    .await?;
     let rows = on_file(&state, &code).await?;
     let filed = rows
         .iter()
@@ -190,15 +220,16 @@ async fn revoke_certificate(
             "the certificate is already revoked",
         )),
         Some(_) => {
-            journal(
+            let seq = journal(
                 &state,
                 &code,
                 CertificateEntry::Revoke {
                     enterprise: code.clone(),
-                    fingerprint,
+                    fingerprint: fingerprint.clone(),
                 },
             )
             .await?;
+            audited(&state, "certificate.revoke", &code, &fingerprint, seq).await?;
             Ok(StatusCode::NO_CONTENT)
         }
     }

@@ -78,8 +78,11 @@ fn entry<'a>(value: &'a mut Value, path: &[&str]) -> Option<&'a mut Map<String, 
 /// Answers any operation may give whatever its fragment says, added where a fragment does not
 /// list them: the door refuses a client over its rate (429) and the store may be unavailable
 /// (503) on every route; a request whose query string or body cannot be read is refused (400); a
-/// body over the size limit too (413); and a route that is not public refuses a missing or bad
-/// credential (401). All are problem documents. The property-based API fuzzer
+/// body over the size limit too (413), and one of a type the route does not take (415); and a
+/// route that is not public refuses a missing or bad credential (401). All are problem documents;
+/// where a fragment documents a 400 of its own (a portal form answering with its page), the
+/// problem document the framework gives for an unreadable request is added beside it. The
+/// property-based API fuzzer
 /// (`scripts/api-fuzz.sh`) checks that no other status comes back.
 fn answers_everywhere(document: &mut Value) {
     let problem = serde_json::json!({ "$ref": "#/components/responses/Problem" });
@@ -129,9 +132,19 @@ fn answers_everywhere(document: &mut Value) {
             }
             if has_body {
                 add("413");
+                add("415");
             }
             if !is_public && path != "/openapi.json" && path != "/healthz" {
                 add("401");
+            }
+            if let Some(content) = responses
+                .get_mut("400")
+                .and_then(|r| r.get_mut("content"))
+                .and_then(Value::as_object_mut)
+            {
+                content.entry("application/problem+json").or_insert_with(
+                    || serde_json::json!({ "schema": { "$ref": "#/components/schemas/Problem" } }),
+                );
             }
         }
     }
@@ -163,12 +176,18 @@ mod tests {
     fn every_operation_documents_the_answers_of_the_door_and_the_store() {
         let document: Value = serde_json::from_str(document()).unwrap_or(Value::Null);
         let messages = &document["paths"]["/api/v1/messages"]["post"]["responses"];
-        for status in ["400", "401", "413", "429", "503"] {
+        for status in ["400", "401", "413", "415", "429", "503"] {
             assert!(
                 messages.get(status).is_some(),
                 "POST /api/v1/messages {status}"
             );
         }
+        let upload = &document["paths"]["/my/upload"]["post"]["responses"]["400"]["content"];
+        assert!(upload.get("text/html").is_some(), "the portal's own page");
+        assert!(
+            upload.get("application/problem+json").is_some(),
+            "an unreadable multipart body is refused by the framework"
+        );
         let public = &document["paths"]["/api/public/credit"]["get"]["responses"];
         assert!(
             public.get("401").is_none(),

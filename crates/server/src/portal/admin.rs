@@ -39,9 +39,11 @@ pub enum AccountError {
     Exists,
 }
 
-/// Create an account (the one path of the page, the API and the CLI).
+/// Create an account (the one path of the page, the API and the CLI). `actor` is who asks,
+/// in the audit log's words; the account is answered only once its creation is in the log.
 pub async fn create_account(
     state: &AppState,
+    actor: &str,
     username: &str,
     subject: &str,
     password: &str,
@@ -95,7 +97,53 @@ pub async fn create_account(
     let store = state.store.clone();
     let put = row.clone();
     blocking(move || store.put_user(&put)).await.map_err(Err)?;
+    crate::audit::record(
+        state,
+        vec![crate::audit::entry(
+            actor,
+            "user.create",
+            username,
+            "ok",
+            &crate::audit::current_source(),
+            json!({ "subject": subject }),
+        )],
+    )
+    .await
+    .map_err(Err)?;
     Ok(row)
+}
+
+/// Disable (`Some(at)`) or enable (`None`) an account, in the audit log as `user.disable` or
+/// `user.enable` by `actor`. `Ok(false)`: no such account.
+async fn set_account_disabled(
+    state: &AppState,
+    actor: &str,
+    name: &str,
+    disabled: Option<i64>,
+) -> Result<bool, Problem> {
+    let store = state.store.clone();
+    let account = name.to_string();
+    let found = blocking(move || store.set_user_disabled(&account, disabled)).await?;
+    if found {
+        let action = if disabled.is_some() {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        crate::audit::record(
+            state,
+            vec![crate::audit::entry(
+                actor,
+                action,
+                name,
+                "ok",
+                &crate::audit::current_source(),
+                json!({}),
+            )],
+        )
+        .await?;
+    }
+    Ok(found)
 }
 
 fn role_words(subject: &str, ctx: &Ctx) -> String {
@@ -220,7 +268,8 @@ async fn add_user_form(
         .find(|(k, _)| k == "password")
         .map(|(_, v)| v.as_str())
         .unwrap_or_default();
-    match create_account(&ctx.state, username, subject, password).await {
+    let actor = ctx.signed_in()?.username.clone();
+    match create_account(&ctx.state, &actor, username, subject, password).await {
         Ok(_) => Ok(ctx.redirect("/admin/users?done=1")),
         Err(Ok(AccountError::Exists)) => {
             users_view(
@@ -256,8 +305,8 @@ async fn user_step_form(
         "enable" => None,
         _ => return Err(ctx.not_found()),
     };
-    let store = ctx.state.store.clone();
-    let found = blocking(move || store.set_user_disabled(&name, disabled))
+    let actor = ctx.signed_in()?.username.clone();
+    let found = set_account_disabled(&ctx.state, &actor, &name, disabled)
         .await
         .map_err(|e| ctx.failed(e))?;
     if !found {
@@ -316,7 +365,15 @@ async fn add_user(
         )
         .detail(e.to_string())
     })?;
-    match create_account(&state, &new.username, &new.subject, &new.password).await {
+    match create_account(
+        &state,
+        crate::auth::ADMIN,
+        &new.username,
+        &new.subject,
+        &new.password,
+    )
+    .await
+    {
         Ok(row) => Ok((StatusCode::CREATED, Json(user_json(&row))).into_response()),
         Err(Ok(AccountError::Exists)) => Err(Problem::new(
             StatusCode::CONFLICT,
@@ -341,8 +398,7 @@ async fn set_disabled(
     disabled: Option<i64>,
 ) -> Result<StatusCode, Problem> {
     admin_api(state, headers).await?;
-    let store = state.store.clone();
-    if blocking(move || store.set_user_disabled(&name, disabled)).await? {
+    if set_account_disabled(state, crate::auth::ADMIN, &name, disabled).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Problem::not_found("user"))

@@ -371,7 +371,13 @@ async fn act(
     }
     match crate::oversight::act(&ctx.state, &principal, action).await {
         Ok(_) => Ok(ctx.redirect(&format!("{back}?done=1"))),
+        // A department the action is not for is refused as such, with the engine's reason; a
+        // missing target is missing; any other refusal is a conflict with the record's state.
         Err(problem) if problem.status.is_client_error() => {
+            let status = match problem.status {
+                StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => problem.status,
+                _ => StatusCode::CONFLICT,
+            };
             let section = Section::new("refused", "")
                 .note(
                     "error",
@@ -382,7 +388,7 @@ async fn act(
                     ),
                 )
                 .link(back, ctx.t(M::Details));
-            Ok(ctx.render(StatusCode::CONFLICT, ctx.t(M::ActionRefused), &[section]))
+            Ok(ctx.render(status, ctx.t(M::ActionRefused), &[section]))
         }
         Err(problem) => Err(ctx.failed(problem)),
     }
@@ -827,6 +833,8 @@ async fn alert_step(
     Path((id, step)): Path<(String, String)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, Response> {
+    // Who asks comes before what is asked: nobody outside the desks learns which steps exist.
+    ctx.staff()?;
     let note = form_value(&form, "note").unwrap_or_default().to_string();
     let parse = |name: &str| -> Option<Value> {
         form_value(&form, name).map(|v| Value::String(v.to_string()))

@@ -16,5 +16,6 @@ mod outage;
 mod oversight;
 mod portal;
 mod privacy;
+mod roles;
 mod signatures;
 mod statistics;

@@ -211,6 +211,100 @@ async fn credentials_rotate_expire_and_revoke_at_once_and_every_change_is_audite
 }
 
 #[tokio::test]
+async fn portal_accounts_and_certificates_changed_by_the_administrator_are_audited() {
+    let server = support::start().await;
+    let (auditor, _) = staff(&server, "auditor").await;
+    let code = traffic::demo_registry()[0].code.to_string();
+
+    let (status, body) = post(
+        &server,
+        "/api/v1/users",
+        &server.admin,
+        json!({"username": "clerk.one", "subject": code, "password": "a long enough secret"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    for step in ["disable", "enable"] {
+        let (status, body) = post(
+            &server,
+            &format!("/api/v1/users/clerk.one/{step}"),
+            &server.admin,
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 204, "{step}: {body}");
+    }
+    // Disabling an account that does not exist changes nothing and writes nothing.
+    let (status, _) = post(
+        &server,
+        "/api/v1/users/nobody.here/disable",
+        &server.admin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let key = ceb::dsig::PrivateKey::sm2_from_seed(b"audit test key");
+    let cert = key
+        .self_signed(
+            &code,
+            "audit test",
+            &[7, 7],
+            now_ms() - 1_000,
+            now_ms() + 86_400_000,
+        )
+        .unwrap();
+    let certificates = format!("/api/v1/enterprises/{code}/certificates");
+    let (status, body) = server
+        .call(
+            "POST",
+            &certificates,
+            Some(&server.admin),
+            "application/x-pem-file",
+            cert.to_pem().as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server
+        .call(
+            "DELETE",
+            &format!("{certificates}/{}", cert.fingerprint()),
+            Some(&server.admin),
+            "",
+            b"",
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+
+    let entries = audit_entries(&server, &auditor, "").await;
+    let of = |action: &str| -> Vec<&Value> {
+        entries.iter().filter(|e| e["action"] == action).collect()
+    };
+    for action in ["user.create", "user.disable", "user.enable"] {
+        let found = of(action);
+        assert_eq!(found.len(), 1, "{action}: {entries:#?}");
+        assert_eq!(found[0]["actor"], "admin");
+        assert_eq!(found[0]["target"], "clerk.one");
+        assert_eq!(found[0]["outcome"], "ok");
+    }
+    let created = &of("user.create")[0];
+    assert!(
+        !created.to_string().contains("a long enough secret"),
+        "never the password: {created}"
+    );
+    // (The test server filed the demo certificates at start, as the administrator too.)
+    for action in ["certificate.file", "certificate.revoke"] {
+        let found: Vec<&Value> = of(action)
+            .into_iter()
+            .filter(|e| e["detail"]["fingerprint"] == cert.fingerprint())
+            .collect();
+        assert_eq!(found.len(), 1, "{action}: {entries:#?}");
+        assert_eq!(found[0]["actor"], "admin");
+        assert_eq!(found[0]["target"], code.as_str());
+    }
+}
+
+#[tokio::test]
 async fn only_the_auditor_reads_the_audit_log_and_the_auditor_reads_nothing_else() {
     let server = support::start().await;
     let (auditor, _) = staff(&server, "auditor").await;
