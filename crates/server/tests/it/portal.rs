@@ -753,7 +753,11 @@ async fn regulators_work_an_alert_and_a_document_review_by_form() {
         )
         .await;
     assert_eq!(refused.status, 403, "the engine refuses the tax department");
-    assert!(refused.body.contains("customs"), "with its reason: {}", refused.body);
+    assert!(
+        refused.body.contains("customs"),
+        "with its reason: {}",
+        refused.body
+    );
 
     // The index is the zone office's: customs may not publish it.
     let month = domain::statistics::Month::of(domain::time::Timestamp(now_ms()))

@@ -328,7 +328,8 @@ fn concrete(path: &str, world: &World) -> String {
 #[tokio::test]
 async fn every_route_and_page_answers_each_role_as_the_matrix_says() {
     // Every call comes from one address, and the public's are refused on purpose: the door's
-    // throttle of failed authentications would soon answer 429 to all of them. The portal's public look-ups have a throttle of their own, for the same reason.
+    // throttle of failed authentications would soon answer 429 to all of them. The portal's
+    // public look-ups have a throttle of their own, switched off for the same reason.
     let server = support::start_configured(
         None,
         server::guard::GuardConfig {
