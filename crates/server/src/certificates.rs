@@ -185,7 +185,7 @@ async fn file_certificate(
         &state,
         "certificate.file",
         &code,
-        &certificate.fingerprint(),
+        certificate.fingerprint(),
         seq,
     )
     .await?;

@@ -367,10 +367,10 @@ impl Generator {
             _ => self.clean_lines(),
         };
         let mut d = self.decl(index, 0, key, lines, now_ms);
-        if let Some(slot) = population_slot {
-            if let Some(s) = self.spent_fen.get_mut(slot) {
-                *s += d.goods_fen + d.freight_fen + d.insured_fen + d.tax_fen;
-            }
+        if let Some(slot) = population_slot
+            && let Some(s) = self.spent_fen.get_mut(slot)
+        {
+            *s += d.goods_fen + d.freight_fen + d.insured_fen + d.tax_fen;
         }
         match case {
             Case::PayerMismatch => {
@@ -1090,15 +1090,15 @@ fn mix_seed(seed: u64) -> u64 {
 fn remove_element(xml: &mut String, tag: &str) {
     let open = format!("<ceb:{tag}>");
     let close = format!("</ceb:{tag}>");
-    if let Some(start) = xml.find(&open) {
-        if let Some(rel_end) = xml.get(start..).and_then(|s| s.find(&close)) {
-            let end = start + rel_end + close.len();
-            let line_start = xml
-                .get(..start)
-                .and_then(|s| s.rfind('\n'))
-                .unwrap_or(start);
-            xml.replace_range(line_start..end, "");
-        }
+    if let Some(start) = xml.find(&open)
+        && let Some(rel_end) = xml.get(start..).and_then(|s| s.find(&close))
+    {
+        let end = start + rel_end + close.len();
+        let line_start = xml
+            .get(..start)
+            .and_then(|s| s.rfind('\n'))
+            .unwrap_or(start);
+        xml.replace_range(line_start..end, "");
     }
 }
 

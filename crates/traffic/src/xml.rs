@@ -191,7 +191,7 @@ pub(crate) fn push_dec5(buf: &mut String, v: u64) {
         return;
     }
     let mut width = 5;
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
         width -= 1;
     }
