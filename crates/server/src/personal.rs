@@ -16,7 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use domain::clearance::{RecallRecord, declaration_personal_data};
+use domain::clearance::{PersonalData, RecallRecord, declaration_personal_data};
 use domain::subject::Department;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -102,7 +102,39 @@ async fn view_personal_data(
         )
         .detail(e.to_string())
     })?;
-    let reason = request.reason.trim();
+    let data = clear_view(&state, &principal, &source, &id, &request.reason).await?;
+    Ok(Json(json!({
+        "declaration": id,
+        "personalData": data,
+        "audited": true,
+    })))
+}
+
+/// Whether this role may ask for a clear view at all (customs: any declaration; inspection and
+/// market supervision: those a recall hit). For the portal, to offer the form where it can work.
+pub(crate) async fn may_view(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<bool, Problem> {
+    match scope(principal) {
+        None => Ok(false),
+        Some(Scope::All) => Ok(true),
+        Some(Scope::Recalled) => recalled(state, id).await,
+    }
+}
+
+/// The clear view, for the API and the portal alike: checks the reason and the role, writes the
+/// audit entry — shown or refused — and only then returns the data. `source` is the client's
+/// address.
+pub(crate) async fn clear_view(
+    state: &AppState,
+    principal: &Principal,
+    source: &str,
+    id: &str,
+    reason: &str,
+) -> Result<PersonalData, Problem> {
+    let reason = reason.trim();
     let chars = reason.chars().count();
     if !(4..=500).contains(&chars) {
         return Err(Problem::bad_request(
@@ -116,27 +148,27 @@ async fn view_personal_data(
         audit::entry(
             &actor,
             "personal_data.view",
-            &id,
+            id,
             outcome,
-            &source,
+            source,
             detail.clone(),
         )
     };
-    let Some(scope) = scope(&principal) else {
-        audit::record(&state, vec![audit_entry("refused: role")]).await?;
+    let Some(scope) = scope(principal) else {
+        audit::record(state, vec![audit_entry("refused: role")]).await?;
         return Err(Problem::forbidden().detail(
             "personal data is shown in clear to customs and, for recalls, market supervision only",
         ));
     };
     let store = state.store.clone();
-    let key = id.clone();
+    let key = id.to_string();
     let value = blocking(move || store.state_value(NS_DECLARATION, &key)).await?;
     let Some(data) = value.as_deref().and_then(declaration_personal_data) else {
-        audit::record(&state, vec![audit_entry("refused: no such declaration")]).await?;
+        audit::record(state, vec![audit_entry("refused: no such declaration")]).await?;
         return Err(Problem::not_found("declaration"));
     };
-    if matches!(scope, Scope::Recalled) && !recalled(&state, &id).await? {
-        audit::record(&state, vec![audit_entry("refused: not hit by a recall")]).await?;
+    if matches!(scope, Scope::Recalled) && !recalled(state, id).await? {
+        audit::record(state, vec![audit_entry("refused: not hit by a recall")]).await?;
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -149,10 +181,6 @@ async fn view_personal_data(
     } else {
         "ok"
     };
-    audit::record(&state, vec![audit_entry(outcome)]).await?;
-    Ok(Json(json!({
-        "declaration": id,
-        "personalData": data,
-        "audited": true,
-    })))
+    audit::record(state, vec![audit_entry(outcome)]).await?;
+    Ok(data)
 }

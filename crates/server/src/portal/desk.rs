@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/desk/declarations", get(declarations))
         .route("/desk/declarations/{id}", get(declaration))
         .route("/desk/declarations/{id}/conclude", post(conclude))
+        .route("/desk/declarations/{id}/personal-data", post(personal_data))
         .route("/desk/alerts", get(alerts))
         .route("/desk/alerts/{id}", get(alert))
         .route("/desk/alerts/{id}/{step}", post(alert_step))
@@ -354,8 +355,144 @@ async fn declaration(ctx: Ctx, Path(id): Path<String>) -> Result<Response, Respo
             ),
         );
     }
+    // The audited clear view, offered where the role may use it on this declaration.
+    if crate::personal::may_view(&ctx.state, &principal, &row.id)
+        .await
+        .map_err(|e| ctx.failed(e))?
+    {
+        sections.push(clear_view_form(&ctx, &row.id));
+    }
     let title = format!("{} {}", ctx.t(M::Declaration), row.order_no);
     Ok(ctx.page(&title, sections))
+}
+
+/// The form that asks for the buyer's and payer's personal data in clear, with a reason.
+fn clear_view_form(ctx: &Ctx, id: &str) -> Section {
+    Section::new("personal-data", ctx.pick("个人信息", "Personal data"))
+        .note(
+            "info",
+            ctx.pick(
+                "个人信息默认脱敏显示。查看明文需填写理由；每次查看（含被拒绝的请求）都记入审计日志。",
+                "Personal data is masked by default. Seeing it in clear needs a reason; every \
+                 view, and every refused request, is written to the audit log.",
+            ),
+        )
+        .form(
+            PageForm::post(
+                "personal-data-form",
+                format!("/desk/declarations/{}/personal-data", encode(id)),
+                ctx.pick("查看明文", "Show in clear"),
+            )
+            .field(ctx.csrf_field())
+            .field(
+                Field::new("text", "reason", ctx.pick("理由", "Reason"))
+                    .required()
+                    .hint(ctx.pick("4–500 个字符", "4 to 500 characters")),
+            ),
+        )
+}
+
+/// `POST /desk/declarations/{id}/personal-data`: the clear view in the portal — the same checks
+/// and the same audit entry as the API's (`crate::personal::clear_view`), shown on a page that
+/// is never cached.
+async fn personal_data(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, Response> {
+    let principal = ctx.staff()?;
+    if !ctx.csrf_ok(form_value(&form, "csrf")) {
+        return Err(ctx.bad_form());
+    }
+    let reason = form_value(&form, "reason").unwrap_or_default();
+    let source = ctx.ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    let back = format!("/desk/declarations/{}", encode(&id));
+    let data = match crate::personal::clear_view(&ctx.state, &principal, &source, &id, reason).await
+    {
+        Ok(data) => data,
+        Err(p) if p.status == StatusCode::FORBIDDEN => return Err(ctx.forbidden()),
+        Err(p) if p.status == StatusCode::NOT_FOUND => return Err(ctx.not_found()),
+        Err(p) if p.status == StatusCode::BAD_REQUEST => {
+            let section = clear_view_form(&ctx, &id)
+                .note(
+                    "error",
+                    ctx.pick(
+                        "请填写 4–500 个字符的理由。",
+                        "Give a reason of 4 to 500 characters.",
+                    ),
+                )
+                .link(back, ctx.t(M::Details));
+            return Ok(ctx.render(
+                StatusCode::BAD_REQUEST,
+                ctx.pick("个人信息", "Personal data"),
+                &[section],
+            ));
+        }
+        Err(p) => return Err(ctx.failed(p)),
+    };
+    let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
+    let mut section = Section::new(
+        "personal-data",
+        ctx.pick("个人信息（明文）", "Personal data (in clear)"),
+    )
+    .note(
+        "info",
+        ctx.pick("本次查看已记入审计日志。", "This view is in the audit log."),
+    );
+    if data.purged {
+        section = section.note(
+            "info",
+            ctx.pick(
+                "保存期限已过，明文已清除，只余脱敏值。",
+                "The retention period has passed: the clear values were purged, only masks remain.",
+            ),
+        );
+    }
+    let section = section
+        .fact(
+            ctx.pick("订购人姓名", "Buyer's name"),
+            value(&data.buyer_name),
+        )
+        .fact(ctx.pick("证件类型", "ID type"), value(&data.buyer_id_type))
+        .fact(
+            ctx.pick("证件号码", "ID number"),
+            value(&data.buyer_id_number),
+        )
+        .fact(
+            ctx.pick("订购人电话", "Buyer's phone"),
+            value(&data.buyer_telephone),
+        )
+        .fact(
+            ctx.pick("订购人注册号", "Buyer's account"),
+            value(&data.buyer_reg_no),
+        )
+        .fact(ctx.pick("收件人", "Consignee"), value(&data.consignee))
+        .fact(
+            ctx.pick("收件人电话", "Consignee's phone"),
+            value(&data.consignee_telephone),
+        )
+        .fact(
+            ctx.pick("收件地址", "Consignee's address"),
+            value(&data.consignee_address),
+        )
+        .fact(
+            ctx.pick("支付人姓名", "Payer's name"),
+            value(&data.payer_name),
+        )
+        .fact(
+            ctx.pick("支付人证件号码", "Payer's ID number"),
+            value(&data.payer_id_number),
+        )
+        .fact(
+            ctx.pick("支付人电话", "Payer's phone"),
+            value(&data.payer_telephone),
+        )
+        .link(back, ctx.t(M::Details));
+    Ok(ctx.render(
+        StatusCode::OK,
+        ctx.pick("个人信息", "Personal data"),
+        &[section],
+    ))
 }
 
 /// Journal an action from a form, then show the record again (or why it was refused).

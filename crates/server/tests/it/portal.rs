@@ -190,6 +190,82 @@ async fn another_enterprise_finds_nothing_and_staff_pages_stay_forbidden() {
 }
 
 #[tokio::test]
+async fn customs_sees_personal_data_in_clear_on_its_desk_only_with_a_reason_and_audited() {
+    let server = support::start().await;
+    let set = generator().set_of(Case::Clean, now_ms());
+    server.send_set(&set).await;
+    let xml = inventory_of(&set);
+    let id =
+        domain::clearance::DeclarationId::derive(&field(xml, "ebpCode"), &field(xml, "orderNo")).0;
+    add_user(&server, "customs", "regulator:customs", PASSWORD).await;
+    add_user(&server, "tax", "regulator:tax", PASSWORD).await;
+    let mut c = Browser::new(&server);
+    c.login("customs", PASSWORD).await;
+    let page = c.get(&format!("/desk/declarations/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("personal-data-form"),
+        "customs is offered the form"
+    );
+    assert!(
+        !page.body.contains(&set.buyer.id_number) && !page.body.contains(&set.buyer.name),
+        "the declaration page itself is masked"
+    );
+    let csrf = c.csrf().await;
+    let path = format!("/desk/declarations/{id}/personal-data");
+    let no_reason = c.post(&path, &[("csrf", &csrf), ("reason", "x")]).await;
+    assert_eq!(no_reason.status, 400, "a reason is required");
+    assert!(!no_reason.body.contains(&set.buyer.id_number));
+    let shown = c
+        .post(
+            &path,
+            &[("csrf", &csrf), ("reason", "document review of the order")],
+        )
+        .await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert!(shown.body.contains(&set.buyer.id_number), "{}", shown.body);
+    assert!(shown.body.contains(&set.buyer.name));
+    assert_eq!(shown.header("cache-control"), Some("no-store"));
+
+    // The tax department sees no form, and a forged post is refused — and both attempts are in
+    // the audit log, with the masked reason.
+    let mut t = Browser::new(&server);
+    t.login("tax", PASSWORD).await;
+    let page = t.get(&format!("/desk/declarations/{id}")).await;
+    assert!(!page.body.contains("personal-data-form"));
+    let tax_csrf = t.csrf().await;
+    let refused = t
+        .post(
+            &path,
+            &[("csrf", &tax_csrf), ("reason", "just curious about it")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(!refused.body.contains(&set.buyer.id_number));
+    let entries = server
+        .running
+        .store
+        .audit(&store::audit::AuditQuery {
+            action: Some("personal_data.view"),
+            limit: 100,
+            ..store::audit::AuditQuery::default()
+        })
+        .unwrap();
+    let outcomes: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|r| (r.entry.actor.as_str(), r.entry.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            ("regulator:customs", "ok"),
+            ("regulator:tax", "refused: role")
+        ],
+        "the view without a reason never reached the log; the others did"
+    );
+}
+
+#[tokio::test]
 async fn forms_without_their_token_are_refused() {
     let server = support::start().await;
     add_user(&server, "seller", "3301960BAA", PASSWORD).await;

@@ -251,6 +251,9 @@ fn request_for(row: &Row, world: &World) -> Request {
             vec![("release", text("true")), ("reason", text("role matrix"))]
         }
         "/desk/inspections/{id}/finding" => vec![("passed", text("true"))],
+        "/desk/declarations/{id}/personal-data" => {
+            vec![("reason", text("checking the role matrix"))]
+        }
         "/desk/alerts/{id}/{step}" => vec![("level", text("low"))],
         "/desk/applications/{id}/decide" => vec![("approve", text("false"))],
         "/my/listings/{id}/{step}" => vec![("text", text("role matrix"))],
@@ -348,19 +351,13 @@ async fn every_route_and_page_answers_each_role_as_the_matrix_says() {
         support::has(&receipts, "CEB622Message", "800"),
         "{receipts:#?}"
     );
-    let inventory = &set
+    // The party: the declaring agent, the sender of the inventory list.
+    let list = set
         .messages
         .iter()
         .find(|m| m.message_type == "CEB621Message")
-        .unwrap()
-        .xml;
-    let party = set
-        .messages
-        .iter()
-        .find(|m| m.message_type == "CEB621Message")
-        .unwrap()
-        .sender
-        .clone();
+        .unwrap();
+    let (inventory, party) = (&list.xml, list.sender.clone());
     let other = traffic::demo_registry()
         .iter()
         .find(|e| e.has_role("logistics") && !set.messages.iter().any(|m| m.sender == e.code))
