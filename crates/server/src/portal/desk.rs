@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/desk/statistics", get(statistics))
         .route("/desk/index", get(index_admin))
         .route("/desk/index/publish", post(publish_index))
+        .route("/desk/index/settings", post(configure_index))
         .route("/desk/enterprises", get(enterprises))
         .route("/desk/enterprises/{code}", get(enterprise))
         .route("/desk/declarations", get(declarations))
@@ -131,6 +132,39 @@ async fn publish_index(
                 )
                 .link("/desk/index", ctx.t(M::NavIndexAdmin));
             Ok(ctx.render(StatusCode::CONFLICT, ctx.t(M::ActionRefused), &[section]))
+        }
+        Err(p) => Err(ctx.failed(p)),
+    }
+}
+
+/// `POST /desk/index/settings`: the zone office replaces the index settings; a form that does
+/// not hold together comes back filled in as sent, with the reason.
+async fn configure_index(
+    ctx: Ctx,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, Response> {
+    ctx.staff()?;
+    if !ctx.csrf_ok(form_value(&form, "csrf")) {
+        return Err(ctx.bad_form());
+    }
+    match stats::configure(&ctx, &form).await {
+        Ok(()) => Ok(ctx.redirect("/desk/index?done=1#index-settings")),
+        Err(p) if p.status == StatusCode::FORBIDDEN => Err(ctx.forbidden()),
+        Err(p) if p.status.is_client_error() => {
+            let settings = stats::current_settings(&ctx)
+                .await
+                .map_err(|e| ctx.failed(e))?;
+            let mut section = stats::settings_section(&ctx, &settings, Some(&form))
+                .link("/desk/index", ctx.t(M::NavIndexAdmin));
+            // The reason first, above the form it is about.
+            section.notes.insert(
+                0,
+                super::page::Note {
+                    kind: "error",
+                    text: format!("{}{}", ctx.t(M::ActionRefused), p.detail.unwrap_or(p.title)),
+                },
+            );
+            Ok(ctx.render(p.status, ctx.t(M::ActionRefused), &[section]))
         }
         Err(p) => Err(ctx.failed(p)),
     }

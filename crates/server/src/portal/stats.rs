@@ -3,13 +3,13 @@
 //! clearance dashboard, statistics with drill-down (month → day, class → country of origin) and
 //! the index for staff.
 //!
-//! The CBEC index is computed here from the monthly figures with `domain::statistics::index`
-//! and the default index settings. Until the zone office's publication (`h-stats`' journaled
-//! `IndexAction::Publish`) is wired in, the public page shows the computed values marked as
-//! provisional; `public_index` is the one place to switch to published months.
+//! The public index page shows what the zone office published (journaled
+//! `IndexAction::Publish`); the staff page computes the provisional index of every month from
+//! the monthly figures with `domain::statistics::index` and the settings in force, and lets the
+//! zone office publish a month and change the settings (`IndexAction::Configure`).
 
 use axum::response::Response;
-use domain::statistics::index::{IndexSettings, MonthIndex, Publication};
+use domain::statistics::index::{IndexSettings, Indicator, MonthIndex, Publication, SubIndex};
 use domain::statistics::{BUCKETS, Classification, Month, day_of, quantile_ms};
 use domain::time::Timestamp;
 use store::{RecordQuery, StatDim, StatQuery, StatRow, StatTable};
@@ -147,16 +147,14 @@ fn chart_of(svg: String, caption: &str, head: Vec<String>, rows: Vec<Vec<Cell>>)
 
 /// The provisional index of every month with data up to this one (at most five years), with the
 /// settings in force (`statistics::provisional_index`).
-async fn index_series(ctx: &Ctx) -> Result<Vec<MonthIndex>, Problem> {
+async fn index_series(ctx: &Ctx) -> Result<(IndexSettings, Vec<MonthIndex>), Problem> {
     let this = Month::of(Timestamp(now_ms()));
     let from = Month {
         year: this.year - 5,
         month: this.month,
     };
     let store = ctx.state.store.clone();
-    blocking(move || crate::statistics::provisional_index(store.as_ref(), from, this))
-        .await
-        .map(|(_, months)| months)
+    blocking(move || crate::statistics::provisional_index(store.as_ref(), from, this)).await
 }
 
 /// The publications of the index: the current revision of each published month, in month order
@@ -1059,7 +1057,7 @@ pub async fn desk_statistics(ctx: &mut Ctx) -> Result<Vec<Section>, Response> {
 /// publishes an ended month (`IndexAction::Publish`, journaled; a month published again is a
 /// revision).
 pub async fn desk_index(ctx: &mut Ctx) -> Result<Vec<Section>, Response> {
-    let series = index_series(ctx).await.map_err(|p| ctx.failed(p))?;
+    let (settings, series) = index_series(ctx).await.map_err(|p| ctx.failed(p))?;
     let published = publications(ctx, None).await.map_err(|p| ctx.failed(p))?;
     let mut out = vec![];
     let mut s = Section::new("provisional", ctx.pick("暂定值", "Provisional values"))
@@ -1153,12 +1151,7 @@ pub async fn desk_index(ctx: &mut Ctx) -> Result<Vec<Section>, Response> {
         });
     }
     // The zone office publishes a month that has ended and has data.
-    let zone = matches!(
-        ctx.viewer.as_ref().map(|v| &v.principal),
-        Some(crate::auth::Principal::Regulator(
-            domain::subject::Department::ZoneOffice
-        ))
-    );
+    let zone = zone_office(ctx).is_ok();
     let this = Month::of(Timestamp(now_ms()));
     let ended: Vec<(String, String)> = series
         .iter()
@@ -1185,23 +1178,259 @@ pub async fn desk_index(ctx: &mut Ctx) -> Result<Vec<Section>, Response> {
         );
     }
     out.push(pubs);
+    out.push(settings_section(ctx, &settings, None));
     Ok(out)
+}
+
+/// The viewer, when it is the zone office (the index is its to publish and configure).
+fn zone_office(ctx: &Ctx) -> Result<crate::auth::Principal, Problem> {
+    use crate::auth::Principal;
+    match ctx.viewer.as_ref().map(|v| v.principal.clone()) {
+        Some(p @ Principal::Regulator(domain::subject::Department::ZoneOffice)) => Ok(p),
+        _ => Err(Problem::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            "the index belongs to the zone office",
+        )),
+    }
+}
+
+fn sub_index_label(ctx: &Ctx, s: SubIndex) -> String {
+    let name = match s {
+        SubIndex::Goods => ctx.pick("商品贸易", "Goods trade"),
+        SubIndex::Logistics => ctx.pick("物流通关", "Logistics and clearance"),
+        SubIndex::Payment => ctx.pick("支付金融", "Payment and finance"),
+    };
+    format!("{name} ({})", s.code())
+}
+
+fn indicator_label(ctx: &Ctx, i: Indicator) -> String {
+    use Indicator::*;
+    let name = match i {
+        TradeValue => ctx.pick("贸易额", "Trade value"),
+        ActiveEnterprises => ctx.pick("活跃电商企业数", "Active e-commerce enterprises"),
+        ValueGrowth => ctx.pick("贸易额增长", "Growth of trade value"),
+        OriginBreadth => ctx.pick("原产国广度", "Breadth of origin countries"),
+        ClassBreadth => ctx.pick("商品类别广度", "Breadth of goods classes"),
+        Parcels => ctx.pick("包裹数", "Parcels"),
+        LogisticsFirms => ctx.pick("活跃物流企业数", "Active logistics firms"),
+        ParcelGrowth => ctx.pick("包裹数增长", "Growth of parcels"),
+        FirstPassRate => ctx.pick("一次通过率", "First-pass rate"),
+        Timeliness => ctx.pick("一小时内放行率", "Released within an hour"),
+        AmountPaid => ctx.pick("支付金额", "Amount paid"),
+        PaymentInstitutions => ctx.pick("活跃支付机构数", "Active payment institutions"),
+        TaxRevenue => ctx.pick("税款", "Tax revenue"),
+        PaidGrowth => ctx.pick("支付金额增长", "Growth of the amount paid"),
+        ComplianceRate => ctx.pick("合规率", "Compliance rate"),
+    };
+    format!("{} {name}", i.code())
+}
+
+/// The settings in force (weights, base period, disclosure threshold) for every staff member;
+/// for the zone office, the form that replaces them, filled with the settings in force, or with
+/// what it sent (`sent`) when that was refused.
+pub fn settings_section(
+    ctx: &Ctx,
+    settings: &IndexSettings,
+    sent: Option<&[(String, String)]>,
+) -> Section {
+    let month = |m: Option<Month>| m.map(|m| m.to_string()).unwrap_or_default();
+    let auto = ctx.pick(
+        "（自动：首个有数据的月份）",
+        "(automatic: the first month with data)",
+    );
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    for s in SubIndex::ALL {
+        let weight = settings.sub_index_weights.get(&s).copied().unwrap_or(0);
+        rows.push(vec![
+            Cell::text(sub_index_label(ctx, s)),
+            Cell::num(weight.to_string()),
+        ]);
+        for i in Indicator::ALL.into_iter().filter(|i| i.sub_index() == s) {
+            let weight = settings.indicator_weights.get(&i).copied().unwrap_or(0);
+            rows.push(vec![
+                Cell::text(format!("· {}", indicator_label(ctx, i))),
+                Cell::num(weight.to_string()),
+            ]);
+        }
+    }
+    let mut section = Section::new("index-settings", ctx.pick("指数设置", "Index settings"))
+        .fact(
+            ctx.pick("基期起", "Base period from"),
+            settings
+                .base_from
+                .map(|m| month_words(&m.to_string(), ctx.lang))
+                .unwrap_or_else(|| auto.to_string()),
+        )
+        .fact(
+            ctx.pick("基期止", "Base period to"),
+            settings
+                .base_to
+                .or(settings.base_from)
+                .map(|m| month_words(&m.to_string(), ctx.lang))
+                .unwrap_or_else(|| auto.to_string()),
+        )
+        .fact(
+            ctx.pick("披露门槛（企业数）", "Disclosure threshold (enterprises)"),
+            settings.disclosure_threshold.to_string(),
+        )
+        .table(Table {
+            caption: ctx.pick("权重", "Weights").into(),
+            head: vec![
+                ctx.pick("分指数 / 指标", "Sub-index / indicator").into(),
+                ctx.pick("权重", "Weight").into(),
+            ],
+            rows,
+        });
+    if zone_office(ctx).is_err() {
+        return section;
+    }
+    // The form: every value filled in, so that what is not changed stays as it is.
+    let value = |name: &str, current: String| match sent {
+        Some(form) => super::form_value(form, name)
+            .unwrap_or_default()
+            .to_string(),
+        None => current,
+    };
+    let mut form = super::page::Form::post(
+        "index-settings-form",
+        "/desk/index/settings",
+        ctx.pick("保存设置", "Save the settings"),
+    )
+    .title(ctx.pick("修改指数设置", "Change the index settings"))
+    .field(ctx.csrf_field())
+    .field(
+        super::page::Field::new("text", "base_from", ctx.pick("基期起", "Base period from"))
+            .value(value("base_from", month(settings.base_from)))
+            .hint(ctx.pick(
+                "YYYY-MM；留空则为首个有数据的月份",
+                "YYYY-MM; empty: the first month with data",
+            )),
+    )
+    .field(
+        super::page::Field::new("text", "base_to", ctx.pick("基期止", "Base period to"))
+            .value(value("base_to", month(settings.base_to)))
+            .hint(ctx.pick(
+                "YYYY-MM；留空则与基期起相同",
+                "YYYY-MM; empty: the same as from",
+            )),
+    )
+    .field(
+        super::page::Field::new(
+            "number",
+            "disclosure_threshold",
+            ctx.pick("披露门槛（企业数）", "Disclosure threshold (enterprises)"),
+        )
+        .value(value(
+            "disclosure_threshold",
+            settings.disclosure_threshold.to_string(),
+        ))
+        .required(),
+    );
+    for s in SubIndex::ALL {
+        let name = format!("w_{}", s.code());
+        let current = settings.sub_index_weights.get(&s).copied().unwrap_or(0);
+        form = form.field(
+            super::page::Field::new("number", &name, sub_index_label(ctx, s))
+                .value(value(&name, current.to_string()))
+                .required(),
+        );
+        for i in Indicator::ALL.into_iter().filter(|i| i.sub_index() == s) {
+            let name = format!("w_{}", i.code());
+            let current = settings.indicator_weights.get(&i).copied().unwrap_or(0);
+            form = form.field(
+                super::page::Field::new("number", &name, indicator_label(ctx, i))
+                    .value(value(&name, current.to_string()))
+                    .required(),
+            );
+        }
+    }
+    section = section
+        .note(
+            "info",
+            ctx.pick(
+                "修改记入日志；暂定值随即按新设置计算，已发布的月份不变，重新发布即为修订。",
+                "A change is journaled; provisional values follow it at once, published months \
+                 stay as published until published again (a revision).",
+            ),
+        )
+        .form(form);
+    section
+}
+
+/// Read the settings form: every weight a whole number, months as `YYYY-MM` or empty.
+fn settings_from_form(form: &[(String, String)]) -> Result<IndexSettings, Problem> {
+    let bad = |field: &str, what: &str| {
+        Problem::bad_request("bad-form", "the index settings form is not complete")
+            .detail(format!("{field}: {what}"))
+    };
+    let month = |field: &str| -> Result<Option<Month>, Problem> {
+        let v = super::form_value(form, field).unwrap_or_default().trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        Month::parse(v)
+            .map(Some)
+            .ok_or_else(|| bad(field, "a month as YYYY-MM, or empty"))
+    };
+    let number = |field: &str| -> Result<u32, Problem> {
+        super::form_value(form, field)
+            .unwrap_or_default()
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| bad(field, "a whole number from 0"))
+    };
+    let mut settings = IndexSettings {
+        base_from: month("base_from")?,
+        base_to: month("base_to")?,
+        disclosure_threshold: number("disclosure_threshold")?,
+        ..IndexSettings::default()
+    };
+    for s in SubIndex::ALL {
+        settings
+            .sub_index_weights
+            .insert(s, number(&format!("w_{}", s.code()))?);
+    }
+    for i in Indicator::ALL {
+        settings
+            .indicator_weights
+            .insert(i, number(&format!("w_{}", i.code()))?);
+    }
+    Ok(settings)
+}
+
+/// Replace the index settings (zone office): the same checks and the same journaled
+/// `IndexAction::Configure` as `PUT /api/v1/index/settings`.
+pub async fn configure(ctx: &Ctx, form: &[(String, String)]) -> Result<(), Problem> {
+    let principal = zone_office(ctx)?;
+    let settings = settings_from_form(form)?;
+    settings.validate().map_err(|e| {
+        Problem::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-settings",
+            "the index settings do not hold together",
+        )
+        .detail(e)
+    })?;
+    crate::statistics::index_act(
+        &ctx.state,
+        &principal,
+        domain::statistics::IndexAction::Configure { settings },
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The settings in force, for the page that answers a refused settings form.
+pub async fn current_settings(ctx: &Ctx) -> Result<IndexSettings, Problem> {
+    let store = ctx.state.store.clone();
+    blocking(move || crate::statistics::index_settings(store.as_ref())).await
 }
 
 /// Publish a month's index (zone office): the figures as the statistics stand, journaled with
 /// the entry (the same path as `POST /api/v1/index/publications`).
 pub async fn publish(ctx: &Ctx, month: &str, note: String) -> Result<(), Problem> {
-    use crate::auth::Principal;
-    let principal = match ctx.viewer.as_ref().map(|v| v.principal.clone()) {
-        Some(p @ Principal::Regulator(domain::subject::Department::ZoneOffice)) => p,
-        _ => {
-            return Err(Problem::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "forbidden",
-                "the index belongs to the zone office",
-            ));
-        }
-    };
+    let principal = zone_office(ctx)?;
     let month = Month::parse(month).ok_or_else(|| Problem::bad_request("bad-query", "month"))?;
     if month >= Month::of(Timestamp(now_ms())) {
         return Err(Problem::new(

@@ -945,3 +945,140 @@ async fn a_listed_enterprise_sees_its_credit_and_appeals_by_form() {
         .await;
     assert_eq!(forged.status, 404);
 }
+
+/// The settings form as the zone office would send it: every field, from these settings.
+fn settings_form(settings: &domain::statistics::index::IndexSettings) -> Vec<(String, String)> {
+    use domain::statistics::index::{Indicator, SubIndex};
+    let month = |m: Option<domain::statistics::Month>| m.map(|m| m.to_string()).unwrap_or_default();
+    let mut form = vec![
+        ("base_from".to_string(), month(settings.base_from)),
+        ("base_to".to_string(), month(settings.base_to)),
+        (
+            "disclosure_threshold".to_string(),
+            settings.disclosure_threshold.to_string(),
+        ),
+    ];
+    for s in SubIndex::ALL {
+        form.push((
+            format!("w_{}", s.code()),
+            settings.sub_index_weights[&s].to_string(),
+        ));
+    }
+    for i in Indicator::ALL {
+        form.push((
+            format!("w_{}", i.code()),
+            settings.indicator_weights[&i].to_string(),
+        ));
+    }
+    form
+}
+
+async fn settings_now(server: &TestServer) -> domain::statistics::index::IndexSettings {
+    let (status, body) = server
+        .call(
+            "GET",
+            "/api/v1/index/settings",
+            Some(&server.admin),
+            "",
+            b"",
+        )
+        .await;
+    assert_eq!(status, 200);
+    serde_json::from_value(body).unwrap()
+}
+
+#[tokio::test]
+async fn the_zone_office_sets_the_index_weights_and_base_period_by_form() {
+    use domain::statistics::index::IndexSettings;
+    let server = support::start().await;
+    add_user(&server, "zoe", "regulator:zone_office", PASSWORD).await;
+    add_user(&server, "carl", "regulator:customs", PASSWORD).await;
+    assert_eq!(settings_now(&server).await, IndexSettings::default());
+
+    // Customs sees the settings in force but has no form, and is refused if it posts one.
+    let mut carl = Browser::new(&server);
+    carl.login("carl", PASSWORD).await;
+    let page = carl.get("/desk/index?lang=en").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Index settings"), "{}", page.body);
+    assert!(!page.body.contains("index-settings-form"));
+    let csrf = carl.csrf().await;
+    let mut form = settings_form(&IndexSettings::default());
+    form.push(("csrf".into(), csrf));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(carl.post("/desk/index/settings", &pairs).await.status, 403);
+
+    // The zone office's form is filled with the settings in force.
+    let mut zoe = Browser::new(&server);
+    zoe.login("zoe", PASSWORD).await;
+    let page = zoe.get("/desk/index?lang=en").await;
+    assert!(page.body.contains("index-settings-form"), "{}", page.body);
+    assert!(page.body.contains(r#"name="w_goods""#));
+    assert!(
+        page.body.contains(r#"value="40""#),
+        "the goods weight in force"
+    );
+    let csrf = zoe.csrf().await;
+
+    // A change is journaled and in force at once.
+    let mut wanted = IndexSettings::default();
+    wanted
+        .sub_index_weights
+        .insert(domain::statistics::index::SubIndex::Goods, 50);
+    wanted
+        .indicator_weights
+        .insert(domain::statistics::index::Indicator::Timeliness, 0);
+    wanted.base_from = domain::statistics::Month::parse("2026-01");
+    wanted.base_to = domain::statistics::Month::parse("2026-03");
+    wanted.disclosure_threshold = 5;
+    let mut form = settings_form(&wanted);
+    form.push(("csrf".into(), csrf.clone()));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = zoe.post("/desk/index/settings", &pairs).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(settings_now(&server).await, wanted);
+    let page = zoe.get("/desk/index?lang=en").await;
+    assert!(page.body.contains(r#"value="2026-01""#), "{}", page.body);
+
+    // Settings that do not hold together are refused with the reason, the form kept as sent,
+    // and nothing changes: a sub-index without a positive indicator weight, a month that is
+    // not one, a weight that is not a number.
+    let cases: [(&str, &str, u16, &str); 3] = [
+        ("w_G1", "0", 422, "goods indicators need a positive weight"),
+        ("base_from", "2026-13", 400, "base_from"),
+        ("w_P1", "heavy", 400, "w_P1"),
+    ];
+    for (field, value, status, reason) in cases {
+        let mut bad = settings_form(&wanted);
+        if field == "w_G1" {
+            for g in ["w_G1", "w_G2", "w_G3", "w_G4", "w_G5"] {
+                bad.retain(|(k, _)| k != g);
+                bad.push((g.into(), "0".into()));
+            }
+        } else {
+            bad.retain(|(k, _)| k != field);
+            bad.push((field.into(), value.into()));
+        }
+        bad.push(("csrf".into(), csrf.clone()));
+        let pairs: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let refused = zoe.post("/desk/index/settings?lang=en", &pairs).await;
+        assert_eq!(refused.status, status, "{field}: {}", refused.body);
+        assert!(refused.body.contains(reason), "{field}: {}", refused.body);
+        assert!(
+            refused.body.contains(&format!(r#"value="{value}""#)),
+            "{field}: the form comes back as sent"
+        );
+        assert_eq!(
+            settings_now(&server).await,
+            wanted,
+            "{field}: nothing changed"
+        );
+    }
+
+    // Without the session's CSRF token nothing is read at all.
+    let mut form = settings_form(&IndexSettings::default());
+    form.push(("csrf".into(), "forged".into()));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(zoe.post("/desk/index/settings", &pairs).await.status, 400);
+    assert_eq!(settings_now(&server).await, wanted);
+}
