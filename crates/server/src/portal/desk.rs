@@ -482,46 +482,23 @@ async fn personal_data(
             ),
         );
     }
-    let section = section
-        .fact(
-            ctx.pick("订购人姓名", "Buyer's name"),
-            value(&data.buyer_name),
-        )
-        .fact(ctx.pick("证件类型", "ID type"), value(&data.buyer_id_type))
-        .fact(
-            ctx.pick("证件号码", "ID number"),
-            value(&data.buyer_id_number),
-        )
-        .fact(
-            ctx.pick("订购人电话", "Buyer's phone"),
-            value(&data.buyer_telephone),
-        )
-        .fact(
-            ctx.pick("订购人注册号", "Buyer's account"),
-            value(&data.buyer_reg_no),
-        )
-        .fact(ctx.pick("收件人", "Consignee"), value(&data.consignee))
-        .fact(
-            ctx.pick("收件人电话", "Consignee's phone"),
-            value(&data.consignee_telephone),
-        )
-        .fact(
-            ctx.pick("收件地址", "Consignee's address"),
-            value(&data.consignee_address),
-        )
-        .fact(
-            ctx.pick("支付人姓名", "Payer's name"),
-            value(&data.payer_name),
-        )
-        .fact(
-            ctx.pick("支付人证件号码", "Payer's ID number"),
-            value(&data.payer_id_number),
-        )
-        .fact(
-            ctx.pick("支付人电话", "Payer's phone"),
-            value(&data.payer_telephone),
-        )
-        .link(back, ctx.t(M::Details));
+    let facts: [(&str, &str, &Option<String>); 11] = [
+        ("订购人姓名", "Buyer's name", &data.buyer_name),
+        ("证件类型", "ID type", &data.buyer_id_type),
+        ("证件号码", "ID number", &data.buyer_id_number),
+        ("订购人电话", "Buyer's phone", &data.buyer_telephone),
+        ("订购人注册号", "Buyer's account", &data.buyer_reg_no),
+        ("收件人", "Consignee", &data.consignee),
+        ("收件人电话", "Consignee's phone", &data.consignee_telephone),
+        ("收件地址", "Consignee's address", &data.consignee_address),
+        ("支付人姓名", "Payer's name", &data.payer_name),
+        ("支付人证件号码", "Payer's ID number", &data.payer_id_number),
+        ("支付人电话", "Payer's phone", &data.payer_telephone),
+    ];
+    for (zh, en, v) in facts {
+        section = section.fact(ctx.pick(zh, en), value(v));
+    }
+    let section = section.link(back, ctx.t(M::Details));
     Ok(ctx.render(
         StatusCode::OK,
         ctx.pick("个人信息", "Personal data"),
