@@ -1435,6 +1435,12 @@ async fn put_settings(
     let settings: IndexSettings = serde_json::from_slice(&body).map_err(|e| {
         Problem::bad_request("bad-json", "not index settings JSON").detail(e.to_string())
     })?;
+    checked(&settings)?;
+    index_act(&state, &principal, IndexAction::Configure { settings }).await
+}
+
+/// Index settings that hold together, or the 422 that says why (the API and the portal alike).
+pub(crate) fn checked(settings: &IndexSettings) -> Result<(), Problem> {
     settings.validate().map_err(|e| {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1442,8 +1448,7 @@ async fn put_settings(
             "the index settings do not hold together",
         )
         .detail(e)
-    })?;
-    index_act(&state, &principal, IndexAction::Configure { settings }).await
+    })
 }
 
 #[cfg(test)]

@@ -1361,8 +1361,11 @@ pub fn settings_section(
 /// Read the settings form: every weight a whole number, months as `YYYY-MM` or empty.
 fn settings_from_form(form: &[(String, String)]) -> Result<IndexSettings, Problem> {
     let bad = |field: &str, what: &str| {
-        Problem::bad_request("bad-form", "the index settings form is not complete")
-            .detail(format!("{field}: {what}"))
+        Problem::bad_request(
+            "bad-form",
+            "a field of the index settings form is not valid",
+        )
+        .detail(format!("{field}: {what}"))
     };
     let month = |field: &str| -> Result<Option<Month>, Problem> {
         let v = super::form_value(form, field).unwrap_or_default().trim();
@@ -1404,14 +1407,7 @@ fn settings_from_form(form: &[(String, String)]) -> Result<IndexSettings, Proble
 pub async fn configure(ctx: &Ctx, form: &[(String, String)]) -> Result<(), Problem> {
     let principal = zone_office(ctx)?;
     let settings = settings_from_form(form)?;
-    settings.validate().map_err(|e| {
-        Problem::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-settings",
-            "the index settings do not hold together",
-        )
-        .detail(e)
-    })?;
+    crate::statistics::checked(&settings)?;
     crate::statistics::index_act(
         &ctx.state,
         &principal,
