@@ -1314,7 +1314,7 @@ async fn public_index(
     )
 }
 
-fn zone_office(principal: &Principal) -> Result<(), Problem> {
+pub(crate) fn zone_office(principal: &Principal) -> Result<(), Problem> {
     match principal {
         Principal::Regulator(Department::ZoneOffice) => Ok(()),
         _ => Err(Problem::forbidden()

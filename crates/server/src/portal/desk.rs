@@ -439,7 +439,7 @@ async fn personal_data(
         return Err(ctx.bad_form());
     }
     let reason = form_value(&form, "reason").unwrap_or_default();
-    let source = ctx.ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    let source = ctx.source();
     let back = format!("/desk/declarations/{}", encode(&id));
     let data = match crate::personal::clear_view(&ctx.state, &principal, &source, &id, reason).await
     {

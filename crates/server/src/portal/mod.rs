@@ -295,6 +295,11 @@ impl Ctx {
         self.lang.t(m)
     }
 
+    /// The client's address for audit entries (`-` when not known).
+    pub fn source(&self) -> String {
+        self.ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string())
+    }
+
     pub fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
         self.lang.pick(zh, en)
     }

@@ -118,9 +118,8 @@ pub async fn record_login_event(
     state: &AppState,
     username: &str,
     outcome: &str,
-    ip: Option<std::net::IpAddr>,
+    source: &str,
 ) -> Result<(), Problem> {
-    let source = ip.map_or_else(|| "-".to_owned(), |i| i.to_string());
     // What was typed as a name is kept short: a password typed into the wrong field stays partial.
     let user: String = username.chars().take(64).collect();
     let (action, outcome) = match outcome {
@@ -133,7 +132,7 @@ pub async fn record_login_event(
         action,
         &user,
         &outcome,
-        &source,
+        source,
         serde_json::json!({ "via": "portal" }),
     );
     crate::audit::record(state, vec![entry]).await
@@ -297,7 +296,9 @@ async fn login(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
     if let (Some(guard), Some(ip)) = (&ctx.guard, ctx.ip)
         && guard.may_try_login(ip).is_err()
     {
-        if let Err(problem) = record_login_event(&ctx.state, &username, "throttled", ctx.ip).await {
+        if let Err(problem) =
+            record_login_event(&ctx.state, &username, "throttled", &ctx.source()).await
+        {
             tracing::error!(title = %problem.title, "a throttled login was not audited");
         }
         let section = login_form(&mut ctx, next.as_deref(), &username)
@@ -322,7 +323,9 @@ async fn login(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
         if let (Some(guard), Some(ip)) = (&ctx.guard, ctx.ip) {
             guard.failed_login(ip);
         }
-        if let Err(problem) = record_login_event(&ctx.state, &username, "failed", ctx.ip).await {
+        if let Err(problem) =
+            record_login_event(&ctx.state, &username, "failed", &ctx.source()).await
+        {
             tracing::error!(title = %problem.title, "a failed login was not audited");
         }
         let section =
@@ -347,7 +350,8 @@ async fn login(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
         .as_ref()
         .map(|v| v.token_hash.clone())
         .or_else(|| ctx.cookies.get(SESSION_COOKIE).map(|t| hash_token(t)));
-    if let Err(problem) = record_login_event(&ctx.state, &user.username, "ok", ctx.ip).await {
+    if let Err(problem) = record_login_event(&ctx.state, &user.username, "ok", &ctx.source()).await
+    {
         return ctx.failed(problem);
     }
     let config = ctx.state.portal.config.clone();
@@ -384,7 +388,9 @@ async fn logout(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respon
     if let Err(problem) = blocking(move || store.delete_session(&hash)).await {
         return ctx.failed(problem);
     }
-    if let Err(problem) = record_login_event(&ctx.state, &viewer.username, "logout", ctx.ip).await {
+    if let Err(problem) =
+        record_login_event(&ctx.state, &viewer.username, "logout", &ctx.source()).await
+    {
         tracing::error!(title = %problem.title, "a logout was not audited");
     }
     ctx.viewer = None;

@@ -1182,17 +1182,16 @@ pub async fn desk_index(ctx: &mut Ctx) -> Result<Vec<Section>, Response> {
     Ok(out)
 }
 
-/// The viewer, when it is the zone office (the index is its to publish and configure).
+/// The viewer, when it is the zone office (the index is its to publish and configure; the
+/// API's check, `statistics::zone_office`).
 fn zone_office(ctx: &Ctx) -> Result<crate::auth::Principal, Problem> {
-    use crate::auth::Principal;
-    match ctx.viewer.as_ref().map(|v| v.principal.clone()) {
-        Some(p @ Principal::Regulator(domain::subject::Department::ZoneOffice)) => Ok(p),
-        _ => Err(Problem::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "forbidden",
-            "the index belongs to the zone office",
-        )),
-    }
+    let principal = ctx
+        .viewer
+        .as_ref()
+        .map(|v| v.principal.clone())
+        .ok_or_else(Problem::forbidden)?;
+    crate::statistics::zone_office(&principal)?;
+    Ok(principal)
 }
 
 fn sub_index_label(ctx: &Ctx, s: SubIndex) -> String {
