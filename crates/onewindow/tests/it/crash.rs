@@ -410,6 +410,8 @@ fn crash_test(store_url: Option<&str>) {
     let mut expected: HashMap<String, i64> = HashMap::new();
     let mut decided = 0;
     let mut refused = 0;
+    // What is neither decided nor refused, to say so if the count below is short.
+    let mut undecided = Vec::new();
     let rows = store.declarations(None, None, 1_000_000).unwrap();
     assert_eq!(
         rows.len(),
@@ -427,12 +429,14 @@ fn crash_test(store_url: Option<&str>) {
                 d.status_info
             );
             refused += 1;
+        } else {
+            undecided.push(format!("{} {} {}", d.id, d.status, d.status_info));
         }
     }
     assert_eq!(
         decided + refused,
         declarations,
-        "every declaration was matched and decided exactly once"
+        "every declaration was matched and decided exactly once; not decided: {undecided:?}"
     );
     assert!(
         refused >= 6,
