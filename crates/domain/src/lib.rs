@@ -8,6 +8,7 @@
 
 pub mod clearance;
 pub mod credit;
+pub mod entrustment;
 mod fasthash;
 pub mod limits;
 pub mod money;

@@ -74,6 +74,11 @@ pub struct Enterprise {
     /// by park use the e-commerce enterprise's park at release time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub park: Option<String>,
+    /// 委托 / 入驻 — the enterprises this one has entrusted or admitted in its filing (the
+    /// registry's `entrusts` column): they and it may name each other in declarations. Filing
+    /// them files accepted entrustments ([`crate::entrustment`]); they are revoked there.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub entrusts: BTreeSet<String>,
 }
 
 /// Why a filing or a check failed. `line` is 1-based and counts the header.
@@ -93,6 +98,10 @@ pub enum RegistryError {
     NoRoles { code: String },
     #[error("enterprise {code}: park code {park:?} must be 1 to 16 characters of 0-9, A-Z and -")]
     InvalidPark { code: String, park: String },
+    #[error(
+        "enterprise {code}: entrusted enterprise {partner:?} is not another valid enterprise code"
+    )]
+    InvalidEntrustment { code: String, partner: String },
     #[error("registry CSV line {line}: {reason}")]
     Csv { line: usize, reason: String },
 }
@@ -103,12 +112,16 @@ pub struct Registry {
     enterprises: BTreeMap<String, Enterprise>,
 }
 
-fn validate(e: &Enterprise) -> Result<(), RegistryError> {
-    let code_ok = (1..=18).contains(&e.code.len())
-        && e.code
+/// An enterprise code: 1 to 18 characters of `0-9` and `A-Z`.
+pub fn valid_code(code: &str) -> bool {
+    (1..=18).contains(&code.len())
+        && code
             .bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
-    if !code_ok {
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+}
+
+fn validate(e: &Enterprise) -> Result<(), RegistryError> {
+    if !valid_code(&e.code) {
         return Err(RegistryError::InvalidCode {
             code: e.code.clone(),
         });
@@ -130,6 +143,12 @@ fn validate(e: &Enterprise) -> Result<(), RegistryError> {
         return Err(RegistryError::InvalidPark {
             code: e.code.clone(),
             park: park.clone(),
+        });
+    }
+    if let Some(partner) = e.entrusts.iter().find(|p| !valid_code(p) || **p == e.code) {
+        return Err(RegistryError::InvalidEntrustment {
+            code: e.code.clone(),
+            partner: partner.clone(),
         });
     }
     Ok(())
@@ -290,12 +309,13 @@ pub fn parse_registry_csv(
         || cols.get(3).is_some_and(|c| c != "dxp_id")
         || cols.get(4).is_some_and(|c| c != "filed_on")
         || cols.get(5).is_some_and(|c| c != "park")
-        || cols.len() > 6
+        || cols.get(6).is_some_and(|c| c != "entrusts")
+        || cols.len() > 7
     {
         return Err(RegistryError::Csv {
             line: hline,
             reason: format!(
-                "header must be code,name,roles,dxp_id[,filed_on[,park]], found {}",
+                "header must be code,name,roles,dxp_id[,filed_on[,park[,entrusts]]], found {}",
                 cols.join(",")
             ),
         });
@@ -346,6 +366,12 @@ pub fn parse_registry_csv(
             filed_at,
             active: true,
             park: Some(get(5).to_string()).filter(|p| !p.is_empty()),
+            entrusts: get(6)
+                .split('|')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
         };
         validate(&e).map_err(|v| err(v.to_string()))?;
         if !seen.insert(code.clone()) {

@@ -46,7 +46,17 @@ pub fn run(
     for _ in 0..months {
         first = first.prev();
     }
-    let pipeline = Pipeline::start(store.clone(), config.clone(), Arc::new(Supervised))?;
+    // The store adopts the current rules at the start of its history, not after it.
+    let start = domain::time::CivilDate {
+        year: first.year,
+        month: first.month,
+        day: 1,
+    };
+    let config = PipelineConfig {
+        adopt_at_ms: Some(at(start, 8)),
+        ..config.clone()
+    };
+    let pipeline = Pipeline::start(store.clone(), config, Arc::new(Supervised))?;
     let ingest = pipeline.ingest.clone();
     let outcome = fill(
         &ingest,

@@ -123,6 +123,7 @@ fn replay_into(args: &ReplayArgs, start_ms: i64, scratch: &Path) -> anyhow::Resu
     )?;
     let config = PipelineConfig {
         buyer_secret: b"onewindow-replay".to_vec(),
+        adopt_at_ms: Some(start_ms),
         ..Default::default()
     };
     let pipeline = Pipeline::start(store.clone(), config, Arc::new(Supervised))?;

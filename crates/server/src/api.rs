@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tariff", post(load_tariff))
         .route("/api/v1/settings", get(get_settings).put(put_settings))
         .merge(crate::oversight::routes())
+        .merge(crate::entrustments::routes())
         .merge(crate::statistics::routes())
         .merge(crate::certificates::routes())
         .merge(crate::portal::routes())

@@ -159,6 +159,9 @@ pub fn action_target(action: &Action) -> String {
         Action::ReferencePrices { .. } => "reference-prices".to_owned(),
         Action::Finding { task, .. } => task.clone(),
         Action::Conclude { declaration, .. } => declaration.0.clone(),
+        Action::Entrust { partner, .. } => partner.clone(),
+        Action::Entrustment { id, .. } => id.clone(),
+        Action::AdoptRules { version, .. } => format!("rules-{version}"),
     }
 }
 

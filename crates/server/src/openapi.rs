@@ -17,6 +17,7 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ("statistics", include_str!("openapi/statistics.json")),
     ("certificates", include_str!("openapi/certificates.json")),
     ("audit", include_str!("openapi/audit.json")),
+    ("entrustments", include_str!("openapi/entrustments.json")),
 ];
 
 /// Merge the fragments: paths, schemas, responses and parameters are unions. Returns the names

@@ -71,7 +71,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(Deserialize)]
-struct RecordPage {
+pub(crate) struct RecordPage {
     status: Option<String>,
     after: Option<String>,
     limit: Option<usize>,
@@ -83,14 +83,14 @@ fn limit_of(page: &RecordPage) -> usize {
     page.limit.unwrap_or(100).clamp(1, 1000)
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
     serde_json::from_slice(body).map_err(|e| {
         Problem::bad_request("bad-json", "the request body is not what this call takes")
             .detail(e.to_string())
     })
 }
 
-fn record_json(row: &RecordRow) -> Value {
+pub(crate) fn record_json(row: &RecordRow) -> Value {
     let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
     json!({
         "key": row.key,
@@ -101,7 +101,7 @@ fn record_json(row: &RecordRow) -> Value {
 }
 
 /// Regulators (any department) and the administrator read the supervision queues.
-fn staff(principal: &Principal) -> Result<(), Problem> {
+pub(crate) fn staff(principal: &Principal) -> Result<(), Problem> {
     match principal {
         Principal::Regulator(_) | Principal::Admin => Ok(()),
         Principal::Enterprise(_) | Principal::Auditor => {
@@ -117,7 +117,7 @@ fn regulator(principal: &Principal) -> Result<(), Problem> {
     }
 }
 
-async fn page(
+pub(crate) async fn page(
     state: &AppState,
     kind: &'static str,
     party: Option<String>,

@@ -116,6 +116,9 @@ pub struct PipelineConfig {
     pub buyer_secret: Vec<u8>,
     /// Most messages in one group commit.
     pub max_batch: usize,
+    /// When a store written under older rules adopts the current ones at start (milliseconds
+    /// since the epoch); default: now. The offline conformance mode sets its own clock.
+    pub adopt_at_ms: Option<i64>,
 }
 
 impl Default for PipelineConfig {
@@ -124,6 +127,7 @@ impl Default for PipelineConfig {
             settings: Settings::default(),
             buyer_secret: b"onewindow-development-secret".to_vec(),
             max_batch: 2048,
+            adopt_at_ms: None,
         }
     }
 }
@@ -179,6 +183,8 @@ impl Pipeline {
             )));
         }
         let settings = engine.settings().clone();
+        let upgrade = engine.rules_upgrade();
+        let adopt_at_ms = config.adopt_at_ms.unwrap_or_else(crate::app::now_ms);
         let (tx, rx) = crossbeam_channel::bounded::<Job>(config.max_batch * 4);
         let mut writer = Writer {
             store,
@@ -193,11 +199,44 @@ impl Pipeline {
             .name("onewindow-writer".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| PipelineError::Restore(e.to_string()))?;
-        Ok(Pipeline {
+        let pipeline = Pipeline {
             settings,
             ingest: Ingest { tx },
             writer: Some(handle),
-        })
+        };
+        if let Some(action) = upgrade {
+            pipeline.adopt_rules(action, adopt_at_ms)?;
+        }
+        Ok(pipeline)
+    }
+
+    /// Journals the adoption of the current rules (ownership of record, consent to be named)
+    /// by a store written under older ones — a fresh store too — before any other entry of this
+    /// run: what was decided before stays decided as it was, on replay as well.
+    fn adopt_rules(
+        &self,
+        action: domain::clearance::Action,
+        at_ms: i64,
+    ) -> Result<(), PipelineError> {
+        let entry = crate::intake::ActionEntry {
+            actor: domain::clearance::Actor::System,
+            action,
+        };
+        let body = serde_json::to_vec(&entry).map_err(|e| PipelineError::Restore(e.to_string()))?;
+        let job = Job::staff(
+            "system",
+            crate::intake::ACTION,
+            body,
+            crate::intake::Intake::Action(Box::new(entry)),
+            at_ms,
+        );
+        let accepted = self.ingest.submit_blocking(job)?;
+        match accepted.outcome {
+            Some(Err(refused)) => Err(PipelineError::Restore(format!(
+                "the current rules could not be adopted: {refused}"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Stop accepting, let the writer commit what it holds, and wait for it.

@@ -50,8 +50,8 @@ pub use generator::{
 };
 pub use people::{Buyer, id_check_char, id_number_is_valid};
 pub use registry::{
-    DemoEnterprise, UNDERVALUING_SELLER_CODE, UNFILED_EBC_CODE, csv_field, demo_registry,
-    registry_csv,
+    DemoEnterprise, UNDERVALUING_SELLER_CODE, UNFILED_EBC_CODE, csv_field, demo_entrusts,
+    demo_registry, registry_csv,
 };
 pub use signing::{
     DEMO_CERTIFICATE_ORGANIZATION, DEMO_KEY_SEED, SIGNED_MESSAGES, demo_certificate_for,

@@ -144,13 +144,29 @@ pub(crate) fn ent(i: usize) -> &'static DemoEnterprise {
     REGISTRY.get(i).unwrap_or(&REGISTRY[0])
 }
 
-/// The registry as the documented CSV: header `code,name,roles,dxp_id,filed_on,park`, roles joined by `|`,
-/// fields quoted (RFC 4180) when they contain a comma, a quote or a line break.
+/// 委托 / 入驻 — whom a demo enterprise has entrusted or admitted (the registry's `entrusts`
+/// column): every seller its platforms and declaring agents, every platform the payment
+/// institutions it works with. The demo zone's traffic names nobody without consent.
+pub fn demo_entrusts(e: &DemoEnterprise) -> Vec<&'static str> {
+    REGISTRY
+        .iter()
+        .filter(|other| other.code != e.code)
+        .filter(|other| {
+            (e.has_role("ebc") && (other.has_role("ebp") || other.has_role("agent")))
+                || (e.has_role("ebp") && other.has_role("payment"))
+        })
+        .map(|other| other.code)
+        .collect()
+}
+
+/// The registry as the documented CSV: header `code,name,roles,dxp_id,filed_on,park,entrusts`,
+/// roles and entrusted enterprises joined by `|`, fields quoted (RFC 4180) when they contain a
+/// comma, a quote or a line break.
 /// When the demo zone's established enterprises were filed.
 const ESTABLISHED_ON: &str = "2021-06-01";
 
 pub fn registry_csv() -> String {
-    let mut out = String::from("code,name,roles,dxp_id,filed_on,park\n");
+    let mut out = String::from("code,name,roles,dxp_id,filed_on,park,entrusts\n");
     for e in &REGISTRY {
         csv_field(&mut out, e.code);
         out.push(',');
@@ -167,6 +183,8 @@ pub fn registry_csv() -> String {
         }
         out.push(',');
         csv_field(&mut out, e.park);
+        out.push(',');
+        csv_field(&mut out, &demo_entrusts(e).join("|"));
         out.push('\n');
     }
     out

@@ -44,6 +44,8 @@ catalogue! {
     UnknownEnterprise = ("-10102", "filing", "无效企业代码", "the enterprise code is not filed"),
     EnterpriseInactive = ("9301", "filing", "企业备案已停用", "the enterprise's filing is inactive"),
     SenderNotNamed = ("9302", "filing", "报送企业与报文中的企业不一致", "the sender is not the enterprise the message names for its role"),
+    NotOfRecord = ("9303", "ownership", "仅原申报企业可以变更、撤销或退货", "only the enterprise that declared this document (its sender of record) may modify, cancel or return it"),
+    NotEntrusted = ("9304", "consent", "报文所列企业未委托报送企业", "an enterprise the message names has not entrusted (or admitted) the sender: file an entrustment first"),
 
     // Node-level checks.
     BadAppType = ("-301009", "appType", "appType不正确", "appType must be 1 (add) or 2 (modify); delete is not supported"),

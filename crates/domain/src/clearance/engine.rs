@@ -29,6 +29,8 @@ use crate::tariff::Tariff;
 use crate::tax::{self, Regime, TaxAssessment, TaxError, TaxInput, TaxLineInput};
 use crate::time::{CivilDate, Timestamp};
 
+#[path = "ownership.rs"]
+pub(crate) mod ownership;
 #[path = "statistics.rs"]
 pub(crate) mod statistics;
 #[path = "supervision.rs"]
@@ -250,6 +252,12 @@ pub struct Engine {
     serial: u64,
     sup: Supervision,
     stats: statistics::Statistics,
+    /// 委托 — who may name whom ([`crate::entrustment`]).
+    consent: crate::entrustment::Entrustments,
+    /// The version of the rules in force ([`ownership::RULES_CURRENT`]); changed only by a
+    /// journaled [`Action::AdoptRules`].
+    rules: u32,
+    dirty_rules: bool,
     // Indices, rebuilt on restore.
     payment_index: BTreeMap<(String, String), DeclarationId>,
     invt_index: BTreeMap<String, DeclarationId>,
@@ -361,6 +369,9 @@ impl Engine {
             serial: 0,
             sup: Supervision::new(),
             stats: statistics::Statistics::default(),
+            consent: crate::entrustment::Entrustments::default(),
+            rules: ownership::RULES_LEGACY,
+            dirty_rules: false,
             payment_index: BTreeMap::new(),
             invt_index: BTreeMap::new(),
             waiters: BTreeMap::new(),
@@ -428,7 +439,16 @@ impl Engine {
                     let q: QuotaValue = parse(&ns, &key, &value)?;
                     e.quota.consume(&q.buyer, q.year, q.used);
                 }
+                NS_META if key == "rules" => e.rules = parse(&ns, &key, &value)?,
                 NS_META => e.serial = parse(&ns, &key, &value)?,
+                ownership::NS_ENTRUSTMENT => {
+                    e.restore_entrustment(&value)
+                        .map_err(|source| RestoreError::BadRow {
+                            namespace: ns.clone(),
+                            key: key.clone(),
+                            source,
+                        })?
+                }
                 statistics::NS_STATS => {
                     e.restore_statistics(&key, &value)
                         .map_err(|source| RestoreError::BadRow {
@@ -518,7 +538,10 @@ impl Engine {
                 // the filing of an enterprise on the credit negative list (事前准入禁止), which
                 // the engine refuses again here in case one slipped through.
                 if !self.blocked(&crate::subject::Subject::Enterprise(e.code.clone()), now) {
-                    let _ = self.file_enterprise(e);
+                    let (code, partners) = (e.code.clone(), e.entrusts.clone());
+                    if self.file_enterprise(e).is_ok() {
+                        self.file_registry_entrustments(&code, &partners, now);
+                    }
                 }
                 Vec::new()
             }
@@ -677,10 +700,18 @@ impl Engine {
         }
         checks::named(&self.registry, &parties)?;
         checks::order(o, self.settings.amount_tolerance)?;
+        self.consented(
+            sender,
+            &[("ebpCode", &o.ebp_code), ("ebcCode", &o.ebc_code)],
+            Some(&o.ebp_code),
+            Some(&o.ebc_code),
+            now,
+        )?;
         let id = DeclarationId::derive(&o.ebp_code, &o.order_no);
         let named: Vec<&str> = parties.iter().map(|(_, c, _)| *c).collect();
         self.barred(&named, Some(&id), now)?;
         let modify = if let Some(existing) = self.decls.get(&id).and_then(|d| d.order.as_ref()) {
+            self.of_record(sender, &existing.sender)?;
             if o.app_type == "1" {
                 return Err(Rejection::new(ErrorCode::DuplicateOrder));
             }
@@ -727,6 +758,7 @@ impl Engine {
             ],
         )?;
         checks::payment(p)?;
+        self.consented(sender, &[("ebpCode", &p.ebp_code)], None, None, now)?;
         let id = DeclarationId::derive(&p.ebp_code, &p.order_no);
         self.barred(&[&p.pay_code, &p.ebp_code], Some(&id), now)?;
         let key = (p.pay_code.clone(), p.pay_transaction_id.clone());
@@ -737,6 +769,9 @@ impl Engine {
             .is_some_and(|owner| *owner != id);
         if other_owner {
             return Err(Rejection::new(ErrorCode::DuplicatePayment));
+        }
+        if let Some(e) = existing {
+            self.of_record(sender, &e.sender)?;
         }
         let modify = match existing {
             Some(_) if p.app_type == "1" => {
@@ -795,6 +830,9 @@ impl Engine {
             .and_then(|s| s.iter().next())
             .cloned();
         self.barred(&[&w.logistics_code], waiting.as_ref(), now)?;
+        if let Some(e) = self.waybills.get(&key) {
+            self.of_record(sender, &e.slot.sender)?;
+        }
         let modify = match self.waybills.get(&key) {
             Some(_) if w.app_type == "1" => {
                 return Err(Rejection::new(ErrorCode::DuplicateWaybill));
@@ -907,6 +945,17 @@ impl Engine {
             ],
         )?;
         checks::inventory(i, &self.tariff, self.settings.enforce_bonded_only)?;
+        self.consented(
+            sender,
+            &[
+                ("ebcCode", &i.ebc_code),
+                ("ebpCode", &i.ebp_code),
+                ("agentCode", &i.agent_code),
+            ],
+            Some(&i.ebp_code),
+            Some(&i.ebc_code),
+            now,
+        )?;
         let id = DeclarationId::derive(&i.ebp_code, &i.order_no);
         self.barred(
             &[&i.ebp_code, &i.ebc_code, &i.logistics_code, &i.agent_code],
@@ -914,6 +963,9 @@ impl Engine {
             now,
         )?;
         self.goods_check(i, now)?;
+        if let Some(e) = self.decls.get(&id).and_then(|d| d.inventory.as_ref()) {
+            self.of_record(sender, &e.sender)?;
+        }
         let (modify, old_waiter) = match self.decls.get(&id) {
             Some(d) => match &d.inventory {
                 Some(e) if is_rejected(e.status) || d.cancelled => (false, None),
@@ -1015,11 +1067,12 @@ impl Engine {
         let assessed = match outcome {
             Ok(a) => a,
             Err(rej) => {
-                let parties = [i.doc.ebc_code.clone(), i.doc.agent_code.clone()];
+                let answerable = self.answerable(d, rej.code);
+                let refs: Vec<&str> = answerable.iter().map(String::as_str).collect();
                 let kind = CreditEventKind::Rejected {
                     code: rej.code.code().to_owned(),
                 };
-                self.credit_parties(&[&parties[0], &parties[1]], &kind, now);
+                self.credit_parties(&refs, &kind, now);
                 return self.reject_inventory(id, &rej.info(), rej.return_status(), now);
             }
         };
@@ -1512,6 +1565,15 @@ impl Engine {
         Ok(id.clone())
     }
 
+    /// Only the sender of record of a declaration's inventory (its agent, or the seller that
+    /// declared for itself) cancels or returns it.
+    fn inventory_of_record(&self, sender: &str, id: &DeclarationId) -> Result<(), Rejection> {
+        match self.decls.get(id).and_then(|d| d.inventory.as_ref()) {
+            Some(i) => self.of_record(sender, &i.sender),
+            None => Ok(()),
+        }
+    }
+
     fn list_parties_check(
         &self,
         sender: &str,
@@ -1551,6 +1613,7 @@ impl Engine {
             &c.logistics_code,
         )?;
         let id = self.find_listed(&c.invt_no, &c.ebp_code, &c.order_no)?;
+        self.inventory_of_record(sender, &id)?;
         let status = self
             .decls
             .get(&id)
@@ -1613,6 +1676,7 @@ impl Engine {
             &r.logistics_code,
         )?;
         let id = self.find_listed(&r.invt_no, &r.ebp_code, &r.order_no)?;
+        self.inventory_of_record(sender, &id)?;
         let d = self
             .decls
             .get(&id)
@@ -2015,6 +2079,7 @@ impl Engine {
             c.quotas.push((buyer, year, used));
         }
         self.supervision_changes(&mut c.state, &mut c.records);
+        self.entrustment_changes(&mut c.state, &mut c.records);
         c.statistics = self.statistics_changes(&mut c.state, &mut c.records);
         c
     }

@@ -8,6 +8,7 @@ pub mod model;
 pub mod receipt;
 
 pub use catalogue::{ErrorCode, Rejection};
+pub use engine::ownership::{RULES_CURRENT, RULES_LEGACY, entrustment_json, parse_step};
 pub use engine::supervision::{
     Action, Actor, Advice, Alert, AlertLevel, AlertState, Disposal, InspectionTask, Outcome,
     Policy, RecallHit, RecallRecord, RecordChange, Refused, RefusedKind, RuleStats, Step,

@@ -422,6 +422,30 @@ pub enum Action {
         #[serde(default)]
         reason: String,
     },
+    /// 委托 / 入驻 — an enterprise files an entrustment with a partner, who accepts or declines
+    /// it; the administrator files one of the registry between two enterprises (in force at once).
+    Entrust {
+        /// The filing enterprise: the actor itself, or named by the administrator.
+        #[serde(default)]
+        principal: Option<String>,
+        partner: String,
+        #[serde(default)]
+        valid_from: Option<CivilDate>,
+        #[serde(default)]
+        valid_until: Option<CivilDate>,
+    },
+    /// A party accepts, declines or revokes an entrustment.
+    Entrustment {
+        id: String,
+        step: crate::entrustment::EntrustmentStep,
+    },
+    /// The system adopts a newer version of the rules at this point of the journal, with the
+    /// entrustments implied by the traffic before it (pairs of enterprise codes).
+    AdoptRules {
+        version: u32,
+        #[serde(default)]
+        implied: Vec<(String, String)>,
+    },
 }
 
 impl Action {
@@ -445,6 +469,9 @@ impl Action {
             Action::ReviewAlert { .. } => "review_alert",
             Action::Finding { .. } => "finding",
             Action::Conclude { .. } => "conclude",
+            Action::Entrust { .. } => "entrust",
+            Action::Entrustment { .. } => "entrustment",
+            Action::AdoptRules { .. } => "adopt_rules",
         }
     }
 }
@@ -1356,6 +1383,11 @@ impl Engine {
         use Department::*;
         let none = Vec::new;
         match action {
+            action @ (Action::Entrust { .. }
+            | Action::Entrustment { .. }
+            | Action::AdoptRules { .. }) => self
+                .entrustment_action(actor, action, now)
+                .map(|v| (v, none())),
             Action::Certify {
                 enterprise,
                 level,

@@ -289,6 +289,7 @@ fn ent(code: &str, roles: &[Role]) -> Enterprise {
         filed_at: Timestamp(0),
         active: true,
         park: None,
+        entrusts: Default::default(),
     }
 }
 

@@ -44,6 +44,7 @@ pub(crate) fn ent(code: &str, roles: &[Role]) -> Enterprise {
         filed_at: Timestamp(0),
         active: true,
         park: None,
+        entrusts: Default::default(),
     }
 }
 

@@ -2,6 +2,7 @@ mod blocks;
 mod clearance;
 mod credit;
 mod negative;
+mod ownership;
 mod redaction;
 mod risk;
 mod statistics;

@@ -160,9 +160,16 @@ async fn apply(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
         !app.roles.is_empty() && app.roles.iter().all(|r| ROLES.contains(&r.as_str()));
     let parsed = intake::admin_content(intake::FILING, registry_csv(&app).as_bytes(), now);
     let title = ctx.t(M::ApplyTitle);
-    if !valid_roles || parsed.is_err() {
+    // An application only creates a filing: a code already filed is changed by the zone office,
+    // never by an anonymous form (it would replace the filed enterprise's name and roles).
+    let filed = match already_filed(&ctx, &app.code).await {
+        Ok(filed) => filed,
+        Err(p) => return ctx.failed(p),
+    };
+    if !valid_roles || parsed.is_err() || filed {
         let why = match parsed {
             Err(e) => e,
+            Ok(_) if filed => ctx.pick(ALREADY_FILED.0, ALREADY_FILED.1).to_string(),
             Ok(_) => ctx.pick("企业类型无效", "unknown role").to_string(),
         };
         let section = apply_form(&mut ctx, Some(&app)).note("error", why);
@@ -172,6 +179,18 @@ async fn apply(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
         return ctx.failed(p);
     }
     ctx.redirect(&format!("/apply/{}", encode(&app.id)))
+}
+
+const ALREADY_FILED: (&str, &str) = (
+    "该企业代码已备案：备案信息的变更请联系综试办",
+    "this enterprise code is already filed: ask the zone office to change a filing",
+);
+
+/// Whether an enterprise with this code is filed already.
+async fn already_filed(ctx: &Ctx, code: &str) -> Result<bool, Problem> {
+    let store = ctx.state.store.clone();
+    let code = code.to_string();
+    Ok(blocking(move || store.enterprise(&code)).await?.is_some())
 }
 
 async fn load(ctx: &Ctx, id: String) -> Result<Application, Response> {
@@ -388,6 +407,22 @@ async fn decide(
     }
     let approve = form_value(&form, "approve") == Some("true");
     let now = now_ms();
+    let filed = already_filed(&ctx, &a.code)
+        .await
+        .map_err(|p| ctx.failed(p))?;
+    if approve && filed {
+        let section = Section::new("refused", "")
+            .note(
+                "error",
+                format!(
+                    "{}{}",
+                    ctx.t(M::ActionRefused),
+                    ctx.pick(ALREADY_FILED.0, ALREADY_FILED.1)
+                ),
+            )
+            .link(back, ctx.t(M::Details));
+        return Ok(ctx.render(StatusCode::CONFLICT, ctx.t(M::ActionRefused), &[section]));
+    }
     if approve {
         let csv = registry_csv(&a);
         let refused = match intake::admin_content(intake::FILING, csv.as_bytes(), now) {

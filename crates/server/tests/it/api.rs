@@ -488,6 +488,11 @@ async fn the_openapi_document_describes_every_route() {
         ),
         ("audit.rs", include_str!("../../src/audit.rs"), 3),
         ("personal.rs", include_str!("../../src/personal.rs"), 1),
+        (
+            "entrustments.rs",
+            include_str!("../../src/entrustments.rs"),
+            3,
+        ),
     ];
     let mut routes = Vec::new();
     for (file, source, at_least) in sources {
@@ -833,4 +838,320 @@ async fn loading_a_tariff_changes_what_may_clear() {
         body["title"].as_str().unwrap().contains('2'),
         "names the line: {body}"
     );
+}
+
+/// Rewrites a generated message as if `stranger` had sent it: the `field` naming the sender of
+/// record and the BaseTransfer become the stranger's, and it is signed with the stranger's own
+/// (filed) key — exactly what the outside probe did.
+fn as_stranger(
+    message: &traffic::GeneratedMessage,
+    field: &str,
+    stranger: &str,
+    edits: &[(&str, &str)],
+) -> traffic::GeneratedMessage {
+    let original = traffic::demo_registry()
+        .iter()
+        .find(|e| e.code == message.sender)
+        .unwrap();
+    let other = traffic::demo_registry()
+        .iter()
+        .find(|e| e.code == stranger)
+        .unwrap();
+    let mut xml = message
+        .xml
+        .replace(
+            &format!("<ceb:{field}>{}</ceb:{field}>", original.code),
+            &format!("<ceb:{field}>{stranger}</ceb:{field}>"),
+        )
+        .replace(
+            &format!("<ceb:copCode>{}</ceb:copCode>", original.code),
+            &format!("<ceb:copCode>{stranger}</ceb:copCode>"),
+        )
+        .replace(original.dxp_id, other.dxp_id);
+    for (from, to) in edits {
+        xml = xml.replace(from, to);
+    }
+    if traffic::SIGNED_MESSAGES.contains(&message.message_type) {
+        let signer = traffic::demo_signer(stranger).unwrap();
+        xml =
+            String::from_utf8(ceb::dsig::sign_unchecked(xml.as_bytes(), signer).unwrap()).unwrap();
+    }
+    traffic::GeneratedMessage {
+        sender: stranger.to_string(),
+        xml,
+        ..message.clone()
+    }
+}
+
+fn refused_with(body: &Value, message_type: &str, code: &str) -> bool {
+    body["receipts"].as_array().unwrap().iter().any(|r| {
+        r["messageType"] == message_type
+            && r["receipt"]["returnInfo"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&format!("[Code:{code};"))
+    })
+}
+
+/// Finding 1 of "Close the holes", over HTTP with signatures required: another filed enterprise,
+/// with its own credential and certificate, returned a released declaration it did not declare
+/// (the tax bill went to "not levied" and the buyer's quota came back), and changed an order.
+/// Now refused with 9303 and nothing changes.
+#[tokio::test]
+async fn a_stranger_cannot_change_cancel_or_return_another_enterprises_declaration() {
+    let server = support::start().await;
+    let mut generator = generator();
+    let set = generator.set_of(Case::Clean, now_ms());
+    let receipts = server.send_set(&set).await;
+    let released = receipts
+        .iter()
+        .find(|r| r["messageType"] == "CEB622Message" && r["returnStatus"] == "800")
+        .expect("released");
+    let invt_no = released["receipt"]["invtNo"].as_str().unwrap().to_string();
+    let agent = agent_of(&set);
+    let stranger = ["3301960EAA", "3301960EAB"]
+        .into_iter()
+        .find(|a| *a != agent)
+        .unwrap();
+    let quota = || async {
+        let body = serde_json::json!({"name": set.buyer.name, "idNumber": set.buyer.id_number})
+            .to_string();
+        let (_, q) = server
+            .call(
+                "POST",
+                "/api/v1/quota",
+                Some(&server.token(&agent)),
+                "application/json",
+                body.as_bytes(),
+            )
+            .await;
+        q["used"].as_str().unwrap().to_string()
+    };
+    let used = quota().await;
+    assert_ne!(used, "0.00");
+
+    let refund = generator.refund(&set, &invt_no, now_ms()).unwrap();
+    let forged = as_stranger(&refund, "agentCode", stranger, &[]);
+    let (status, body) = server.send(&forged).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(refused_with(&body, "CEB626Message", "9303"), "{body}");
+    assert!(!has(
+        body["receipts"].as_array().unwrap(),
+        "CEB626Message",
+        "399"
+    ));
+    assert_eq!(quota().await, used, "the buyer's quota is not given back");
+    let (_, bills) = server
+        .call(
+            "GET",
+            "/api/v1/tax-bills",
+            Some(&server.token(&agent)),
+            "",
+            b"",
+        )
+        .await;
+    assert!(!bills.to_string().contains("not_levied"), "{bills}");
+
+    // A new cancel under the stranger's name is refused the same way.
+    let cancel = generator.cancel(&set, &invt_no, now_ms()).unwrap();
+    let (_, body) = server
+        .send(&as_stranger(&cancel, "agentCode", stranger, &[]))
+        .await;
+    assert!(refused_with(&body, "CEB624Message", "9303"), "{body}");
+
+    // An order modification by another seller of the same platform.
+    let order = set
+        .messages
+        .iter()
+        .find(|m| m.message_type == "CEB311Message")
+        .unwrap();
+    let seller = traffic::demo_registry()
+        .iter()
+        .map(|e| e.code)
+        .find(|c| {
+            order
+                .xml
+                .contains(&format!("<ceb:ebcCode>{c}</ceb:ebcCode>"))
+        })
+        .unwrap();
+    let other_seller = ["3301960BAA", "3301960BAB", "3301960BAC"]
+        .into_iter()
+        .find(|s| *s != seller)
+        .unwrap();
+    let sender_field = if order.sender == seller {
+        "ebcCode"
+    } else {
+        "ebpCode"
+    };
+    let mut modified = order.clone();
+    modified.xml = modified
+        .xml
+        .replace(
+            "<ceb:appType>1</ceb:appType>",
+            "<ceb:appType>2</ceb:appType>",
+        )
+        .replace(
+            &format!("<ceb:ebcCode>{seller}</ceb:ebcCode>"),
+            &format!("<ceb:ebcCode>{other_seller}</ceb:ebcCode>"),
+        );
+    let forged = if sender_field == "ebcCode" {
+        traffic::GeneratedMessage {
+            sender: other_seller.to_string(),
+            xml: modified.xml.replace(
+                &format!("<ceb:copCode>{seller}</ceb:copCode>"),
+                &format!("<ceb:copCode>{other_seller}</ceb:copCode>"),
+            ),
+            ..modified
+        }
+    } else {
+        as_stranger(&modified, "ebcCode", other_seller, &[])
+    };
+    let (status, body) = server.send(&forged).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(refused_with(&body, "CEB312Message", "9303"), "{body}");
+}
+
+/// Entrustments over the API: a seller files one with an agent, the agent accepts, either
+/// revokes; a third enterprise is told it does not exist; staff read them all.
+#[tokio::test]
+async fn entrustments_are_filed_accepted_and_revoked_over_the_api() {
+    let server = support::start().await;
+    let seller = server.token("3301960BAZ");
+    let platform = server.token("3301960AAB");
+    let other = server.token("3301960DAA");
+    let post = |token: String, path: String, body: Value| {
+        let server = &server;
+        async move {
+            server
+                .call(
+                    "POST",
+                    &path,
+                    Some(&token),
+                    "application/json",
+                    body.to_string().as_bytes(),
+                )
+                .await
+        }
+    };
+    // The demo registry already joins them (filed with the registry): a second is refused.
+    let (status, body) = post(
+        seller.clone(),
+        "/api/v1/entrustments".into(),
+        serde_json::json!({"partner": "3301960AAB"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    // A new partner: the logistics firm (an entrustment needs no particular role).
+    let (status, body) = post(
+        seller.clone(),
+        "/api/v1/entrustments".into(),
+        serde_json::json!({"partner": "3301960DAB", "validUntil": "2099-12-31"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["state"], "proposed");
+    let id = body["result"]["id"].as_str().unwrap().to_string();
+    // Bad input: unknown fields, a bad date, an unfiled partner.
+    for (payload, want) in [
+        (
+            serde_json::json!({"partner": "3301960DAB", "extra": 1}),
+            400,
+        ),
+        (
+            serde_json::json!({"partner": "3301960DAB", "validFrom": "soon"}),
+            400,
+        ),
+        (serde_json::json!({"partner": "NOBODY0001"}), 404),
+    ] {
+        let (status, body) = post(seller.clone(), "/api/v1/entrustments".into(), payload).await;
+        assert_eq!(status, want, "{body}");
+    }
+    // Only the partner answers; a third enterprise does not see it.
+    let (status, _) = post(
+        seller.clone(),
+        format!("/api/v1/entrustments/{id}/accept"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = post(
+        other.clone(),
+        format!("/api/v1/entrustments/{id}/revoke"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = server
+        .call(
+            "GET",
+            &format!("/api/v1/entrustments/{id}"),
+            Some(&other),
+            "",
+            b"",
+        )
+        .await;
+    assert_eq!(status, 404);
+    let logistics = server.token("3301960DAB");
+    let (status, body) = post(
+        logistics.clone(),
+        format!("/api/v1/entrustments/{id}/accept"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["inForce"], true);
+    let (status, body) = server
+        .call(
+            "GET",
+            "/api/v1/entrustments?status=accepted",
+            Some(&logistics),
+            "",
+            b"",
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(body.to_string().contains(&id), "{body}");
+    assert!(
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["key"].as_str().unwrap().ends_with(":3301960DAB")),
+        "an enterprise sees its own copies: {body}"
+    );
+    let (status, body) = post(
+        platform.clone(),
+        format!("/api/v1/entrustments/{id}/revoke"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = post(
+        seller.clone(),
+        format!("/api/v1/entrustments/{id}/revoke"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["state"], "revoked");
+    // Staff read them all, with the registry's and the upgrade's among them.
+    let (status, body) = server
+        .call(
+            "GET",
+            &format!("/api/v1/entrustments/{id}"),
+            Some(&server.admin.clone()),
+            "",
+            b"",
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "revoked");
+    let regulator = server.regulator_token("customs").await;
+    let (status, body) = post(
+        regulator,
+        "/api/v1/entrustments".into(),
+        serde_json::json!({"partner": "3301960DAB"}),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
 }

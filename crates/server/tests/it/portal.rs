@@ -753,6 +753,82 @@ async fn an_enterprise_applies_online_and_the_zone_office_files_it() {
     assert_eq!(before, after);
 }
 
+/// Finding 6 of "Close the holes": an anonymous application for a code already filed was
+/// accepted, and its approval replaced the filed enterprise's name and roles. An application
+/// only creates a filing: refused at the form, and at the decision if the code was filed since.
+#[tokio::test]
+async fn an_application_cannot_take_over_a_filed_enterprise() {
+    let server = support::start().await;
+    add_user(&server, "zoe", "regulator:zone_office", PASSWORD).await;
+    let mut applicant = Browser::new(&server);
+    let page = applicant.get("/apply?lang=en").await;
+    let token = hidden(&page.body, "csrf").unwrap();
+    let taken = applicant
+        .post(
+            "/apply",
+            &[
+                ("csrf", &token),
+                ("code", "3301960BAA"),
+                ("name", "Impostor Trading"),
+                ("roles", "ebc"),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status, 422, "{}", taken.body);
+    assert!(taken.body.contains("already filed"), "{}", taken.body);
+
+    // Filed by the zone office while an application for the same code waits: the approval is
+    // refused and the filing stays as it is.
+    let sent = applicant
+        .post(
+            "/apply",
+            &[
+                ("csrf", &token),
+                ("code", "3301960NEX"),
+                ("name", "Impostor Trading"),
+                ("roles", "ebc"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let id = sent.location().trim_start_matches("/apply/").to_string();
+    let (status, body) = server
+        .call(
+            "POST",
+            "/api/v1/enterprises",
+            Some(&server.admin.clone()),
+            "text/csv",
+            "code,name,roles\n3301960NEX,真实贸易有限公司(测试),ebc|agent\n".as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut zoe = Browser::new(&server);
+    zoe.login("zoe", PASSWORD).await;
+    let csrf = zoe.csrf().await;
+    let refused = zoe
+        .post(
+            &format!("/desk/applications/{id}/decide"),
+            &[("csrf", &csrf), ("approve", "true")],
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    let (_, registry) = server
+        .call(
+            "GET",
+            "/api/v1/enterprises",
+            Some(&server.admin.clone()),
+            "",
+            b"",
+        )
+        .await;
+    let text = registry.to_string();
+    assert!(
+        text.contains("真实贸易有限公司(测试)") && !text.contains("Impostor"),
+        "{text}"
+    );
+    assert!(text.contains("测试美妆海外旗舰店有限公司(测试)"), "{text}");
+}
+
 #[tokio::test]
 async fn regulators_work_an_alert_and_a_document_review_by_form() {
     let server = support::start().await;

@@ -116,8 +116,9 @@ struct World {
 
 /// Paths whose `{id}` names something other than a declaration: an id that exists nowhere (an
 /// allowed role is told 404, a refused one 403 first).
-const OTHER_IDS: [&str; 11] = [
+const OTHER_IDS: [&str; 12] = [
     "/api/v1/alerts/",
+    "/api/v1/entrustments/",
     "/api/v1/inspections/",
     "/api/v1/listings/",
     "/api/v1/goods-controls/",

@@ -197,6 +197,21 @@ impl TestServer {
         .unwrap()
     }
 
+    /// Issue a credential for `regulator:<department>`, as the administrator does.
+    pub async fn regulator_token(&self, department: &str) -> String {
+        let (status, body) = self
+            .call(
+                "POST",
+                &format!("/api/v1/enterprises/regulator:{department}/credentials"),
+                Some(&self.admin),
+                "application/json",
+                b"",
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+
     /// Send one generated message as its sender; returns the answer.
     pub async fn send(&self, message: &traffic::GeneratedMessage) -> (u16, Value) {
         let token = self.tokens.get(&message.sender).cloned();

@@ -91,7 +91,10 @@ fn same_seed_gives_byte_identical_output_and_another_seed_does_not() {
 fn registry_csv_has_the_documented_shape() {
     let csv = traffic::registry_csv();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("code,name,roles,dxp_id,filed_on,park"));
+    assert_eq!(
+        lines.next(),
+        Some("code,name,roles,dxp_id,filed_on,park,entrusts")
+    );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), traffic::demo_registry().len());
     let count = |role: &str| {
@@ -115,10 +118,16 @@ fn registry_csv_has_the_documented_shape() {
     assert_eq!(count("agent"), 2);
     assert_eq!(count("bonded"), 1);
     for r in &rows {
-        assert_eq!(r.len(), 6, "{r:?}");
-        // Sellers belong to a park of the demo zone.
+        assert_eq!(r.len(), 7, "{r:?}");
+        // Sellers belong to a park of the demo zone, and entrust every platform and agent.
         if r[2].split('|').any(|x| x == "ebc") {
             assert!(r[5].starts_with("HZ-"), "{r:?}");
+            let entrusted: Vec<&str> = r[6].split('|').collect();
+            for other in traffic::demo_registry() {
+                if other.code != r[0] && (other.has_role("ebp") || other.has_role("agent")) {
+                    assert!(entrusted.contains(&other.code), "{r:?}");
+                }
+            }
         }
         assert_eq!(r[0].len(), 10);
         // Established enterprises carry their filing date; the new undervaluing seller none.
