@@ -117,7 +117,9 @@ pub fn without_value(e: &serde_json::Error) -> String {
     if !matches!(e.classify(), Category::Data) {
         return format!("{message}{at}");
     }
-    let (head, expected) = match message.find(", expected ") {
+    // The last one: serde writes what it expected after the value, and a quoted value may itself
+    // hold ", expected ".
+    let (head, expected) = match message.rfind(", expected ") {
         Some(i) => (&message[..i], Some(&message[i + 2..])),
         None => (message, None),
     };

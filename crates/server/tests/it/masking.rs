@@ -431,6 +431,15 @@ async fn json_problems_name_the_field_but_never_quote_a_personal_value() {
             format!(r#"{{"name": {phone}, "idNumber": "{}"}}"#, buyer.id_number),
             buyer.phone.clone(),
         ),
+        (
+            // A value that looks like the end of serde's sentence.
+            "year",
+            format!(
+                r#"{{"name": "x", "idNumber": "{}", "year": "1, expected {}"}}"#,
+                buyer.id_number, buyer.name
+            ),
+            buyer.name.clone(),
+        ),
     ] {
         let (status, answer) = server
             .call(
