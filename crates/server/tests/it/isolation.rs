@@ -253,3 +253,30 @@ async fn text_the_store_cannot_keep_is_refused_in_every_journaled_entry() {
     let (_, after) = server.call("GET", "/healthz", None, "", b"").await;
     assert_eq!(after["journal"], before["journal"], "nothing was journaled");
 }
+
+/// The public filing application (no account needed) is journaled too: a `\u0000` typed into one
+/// of its fields is refused with the form, and nothing is journaled.
+#[tokio::test]
+async fn a_public_filing_application_with_text_the_store_cannot_keep_is_refused_with_the_form() {
+    let server = support::start().await;
+    let (_, before) = server.call("GET", "/healthz", None, "", b"").await;
+    let mut applicant = crate::browser_support::Browser::new(&server);
+    let page = applicant.get("/apply?lang=en").await;
+    let token = crate::browser_support::hidden(&page.body, "csrf").unwrap();
+    let sent = applicant
+        .post(
+            "/apply",
+            &[
+                ("csrf", &token),
+                ("code", "3301960NUL"),
+                ("name", "Null Trading"),
+                ("roles", "ebc"),
+                ("dxpId", "DXPENT\u{0}0001"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 422, "{}", sent.body);
+    assert!(sent.body.contains("U+0000"), "{}", sent.body);
+    let (_, after) = server.call("GET", "/healthz", None, "", b"").await;
+    assert_eq!(after["journal"], before["journal"], "nothing was journaled");
+}
