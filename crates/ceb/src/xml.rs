@@ -297,11 +297,12 @@ fn check_declaration(decl: &str) -> Result<(), XmlError> {
             Some(b'\'') => '\'',
             _ => return Err(XmlError::BadDeclaration("a quoted value expected")),
         };
-        let after = &after[1..];
-        let Some(end) = after.find(quote) else {
+        // The quote is one byte, so these cuts fall on character boundaries.
+        let after = after.get(1..).unwrap_or("");
+        let Some((value, rest)) = after.split_once(quote) else {
             return Err(XmlError::BadDeclaration("unterminated value"));
         };
-        Ok(Some((&after[..end], &after[end + 1..])))
+        Ok(Some((value, rest)))
     }
     let Some((version, rest)) = pseudo(decl, "version")? else {
         return Err(XmlError::BadDeclaration("version missing"));
