@@ -70,6 +70,12 @@ pub enum XmlError {
     NoRoot,
     #[error("content after the root element")]
     TrailingContent,
+    #[error("character U+{code:04X} at line {line} is not allowed in XML 1.0")]
+    ForbiddenChar { code: u32, line: usize },
+    #[error("character reference to U+{0:04X}, which XML 1.0 does not allow")]
+    ForbiddenCharRef(u32),
+    #[error("bad XML declaration: {0}")]
+    BadDeclaration(&'static str),
     #[error("not well-formed XML: {0}")]
     Syntax(String),
 }
@@ -204,6 +210,133 @@ fn declared_encoding(bytes: &[u8]) -> Option<String> {
     Some(rest.get(..close)?.to_owned())
 }
 
+/// Whether XML 1.0 allows this character anywhere in a document (production `Char`: tab, line
+/// feed, carriage return, and U+0020 upwards except the surrogates, U+FFFE and U+FFFF).
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// The first character of `s` that XML 1.0 does not allow, with its byte offset. In UTF-8 such a
+/// character is a byte below 0x20 other than tab, LF and CR, or U+FFFE/U+FFFF (`EF BF BE`, `EF BF
+/// BF`); a Rust string holds no surrogates. The reader runs this over every document, so it looks
+/// at 32 bytes at a time with a branch-free test the compiler turns into vector compares (about
+/// 13 GiB/s, BENCHMARKS.md), and at single bytes only in a block that has a suspect one (a 0xEF
+/// lead byte is also that of full-width punctuation).
+pub fn first_forbidden_char(s: &str) -> Option<(usize, char)> {
+    const BLOCK: usize = 32;
+    let bytes = s.as_bytes();
+    let exact = |from: usize, to: usize| -> Option<(usize, char)> {
+        let mut i = from;
+        while i < to {
+            let b = bytes.get(i).copied()?;
+            if b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') {
+                return Some((i, char::from(b)));
+            }
+            if b == 0xEF
+                && bytes.get(i + 1) == Some(&0xBF)
+                && let Some(&last) = bytes.get(i + 2)
+                && (last == 0xBE || last == 0xBF)
+            {
+                return Some((i, if last == 0xBE { '\u{FFFE}' } else { '\u{FFFF}' }));
+            }
+            i += 1;
+        }
+        None
+    };
+    let mut at = 0;
+    for block in bytes.chunks_exact(BLOCK) {
+        let mut suspect = false;
+        for &b in block {
+            suspect |= ((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r')) | (b == 0xEF);
+        }
+        if suspect && let Some(found) = exact(at, at + BLOCK) {
+            return Some(found);
+        }
+        at += BLOCK;
+    }
+    exact(at, bytes.len())
+}
+
+fn forbidden_in(source: &str) -> Result<(), XmlError> {
+    match first_forbidden_char(source) {
+        None => Ok(()),
+        Some((at, c)) => Err(XmlError::ForbiddenChar {
+            code: u32::from(c),
+            line: source.get(..at).map_or(0, |s| s.matches('\n').count()) + 1,
+        }),
+    }
+}
+
+/// Check the text of an XML declaration (between `<?xml` and `?>`): `version`, then optionally
+/// `encoding`, then optionally `standalone`, in that order, each once, and nothing else
+/// (production `XMLDecl`). Like libxml2, any `1.x` version is read as 1.0.
+fn check_declaration(decl: &str) -> Result<(), XmlError> {
+    fn is_space(b: u8) -> bool {
+        matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+    }
+    /// ` name = "value"` at the start of `rest`: (value, what follows), or None if not there.
+    fn pseudo<'a>(rest: &'a str, name: &str) -> Result<Option<(&'a str, &'a str)>, XmlError> {
+        let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+        let Some(after) = trimmed.strip_prefix(name) else {
+            return Ok(None);
+        };
+        if trimmed.len() == rest.len() {
+            return Err(XmlError::BadDeclaration(
+                "white space expected before a pseudo-attribute",
+            ));
+        }
+        let after = after.trim_start_matches([' ', '\t', '\r', '\n']);
+        let Some(after) = after.strip_prefix('=') else {
+            return Err(XmlError::BadDeclaration(
+                "'=' expected after a pseudo-attribute name",
+            ));
+        };
+        let after = after.trim_start_matches([' ', '\t', '\r', '\n']);
+        let quote = match after.as_bytes().first() {
+            Some(b'"') => '"',
+            Some(b'\'') => '\'',
+            _ => return Err(XmlError::BadDeclaration("a quoted value expected")),
+        };
+        // The quote is one byte, so these cuts fall on character boundaries.
+        let after = after.get(1..).unwrap_or("");
+        let Some((value, rest)) = after.split_once(quote) else {
+            return Err(XmlError::BadDeclaration("unterminated value"));
+        };
+        Ok(Some((value, rest)))
+    }
+    let Some((version, rest)) = pseudo(decl, "version")? else {
+        return Err(XmlError::BadDeclaration("version missing"));
+    };
+    let digits = version.strip_prefix("1.");
+    if !digits.is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(XmlError::BadDeclaration(
+            "unsupported version (1.0 expected)",
+        ));
+    }
+    let mut rest = rest;
+    if let Some((encoding, after)) = pseudo(rest, "encoding")? {
+        let mut bytes = encoding.bytes();
+        let name_ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+            && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !name_ok {
+            return Err(XmlError::BadDeclaration("not an encoding name"));
+        }
+        rest = after;
+    }
+    if let Some((standalone, after)) = pseudo(rest, "standalone")? {
+        if standalone != "yes" && standalone != "no" {
+            return Err(XmlError::BadDeclaration("standalone must be yes or no"));
+        }
+        rest = after;
+    }
+    if !rest.bytes().all(is_space) {
+        return Err(XmlError::BadDeclaration(
+            "only version, encoding and standalone, in that order, may follow <?xml",
+        ));
+    }
+    Ok(())
+}
+
 /// Read bytes into a tree, enforcing `limits`.
 pub fn parse_document(bytes: &[u8], limits: &Limits) -> Result<Document, XmlError> {
     if bytes.len() > limits.max_bytes {
@@ -217,6 +350,7 @@ pub fn parse_document(bytes: &[u8], limits: &Limits) -> Result<Document, XmlErro
     if source.starts_with('\u{feff}') {
         source.drain(..'\u{feff}'.len_utf8());
     }
+    forbidden_in(&source)?;
     let root = build_tree(&source, limits)?;
     Ok(Document {
         source,
@@ -280,8 +414,11 @@ fn build_tree(source: &str, limits: &Limits) -> Result<Element, XmlError> {
         let cfg = reader.config_mut();
         cfg.expand_empty_elements = false;
         cfg.check_end_names = true;
+        // `--` inside a comment (and a comment ending `--->`) is not well-formed.
+        cfg.check_comments = true;
         cfg.trim_text(false);
     }
+    let mut first = true;
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
@@ -295,6 +432,7 @@ fn build_tree(source: &str, limits: &Limits) -> Result<Element, XmlError> {
         };
         let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let is_empty = matches!(ev, Event::Empty(_));
+        let at_start = std::mem::take(&mut first) && before == 0;
         match ev {
             Event::DocType(_) => return Err(XmlError::DtdNotAllowed),
             Event::Start(start) | Event::Empty(start) => {
@@ -334,8 +472,17 @@ fn build_tree(source: &str, limits: &Limits) -> Result<Element, XmlError> {
                             quick_xml::Error::Escape(
                                 quick_xml::escape::EscapeError::UnrecognizedEntity(_, ent),
                             ) => XmlError::Entity(ent),
+                            quick_xml::Error::Escape(
+                                quick_xml::escape::EscapeError::InvalidCharRef(r),
+                            ) => char_ref_error(r),
                             other => syntax(other),
                         })?;
+                    // The raw text was checked; only a character reference can bring in more.
+                    if a.value.contains('&')
+                        && let Some((_, c)) = first_forbidden_char(&value)
+                    {
+                        return Err(XmlError::ForbiddenCharRef(u32::from(c)));
+                    }
                     if value.chars().count() > limits.max_text_len {
                         return Err(XmlError::TextTooLong {
                             element: name,
@@ -405,8 +552,12 @@ fn build_tree(source: &str, limits: &Limits) -> Result<Element, XmlError> {
             }
             Event::GeneralRef(r) => {
                 let ch = match r.resolve_char_ref() {
-                    Ok(Some(c)) => Some(c),
+                    Ok(Some(c)) if is_xml_char(c) => Some(c),
+                    Ok(Some(c)) => return Err(XmlError::ForbiddenCharRef(u32::from(c))),
                     Ok(None) => None,
+                    Err(quick_xml::Error::Escape(
+                        quick_xml::escape::EscapeError::InvalidCharRef(r),
+                    )) => return Err(char_ref_error(r)),
                     Err(e) => return Err(syntax(e)),
                 };
                 let s: String = match ch {
@@ -430,7 +581,26 @@ fn build_tree(source: &str, limits: &Limits) -> Result<Element, XmlError> {
                 }
                 push_text(&mut stack, &s, limits)?;
             }
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Decl(decl) => {
+                // Only at the very start: nothing before it, not even white space (a BOM was
+                // taken off when decoding).
+                if !at_start {
+                    return Err(XmlError::BadDeclaration(
+                        "allowed only at the very start of the document",
+                    ));
+                }
+                let text: &str = &decl;
+                check_declaration(text.get(3..).unwrap_or(""))?;
+            }
+            Event::PI(pi) => {
+                let target = pi.target();
+                if target.eq_ignore_ascii_case("xml") {
+                    return Err(XmlError::BadDeclaration(
+                        "allowed only at the very start of the document",
+                    ));
+                }
+            }
+            Event::Comment(_) => {}
             Event::Eof => break,
         }
     }
@@ -438,6 +608,16 @@ fn build_tree(source: &str, limits: &Limits) -> Result<Element, XmlError> {
         return Err(XmlError::Syntax("unexpected end of document".into()));
     }
     root.ok_or(XmlError::NoRoot)
+}
+
+/// A character reference quick-xml could not resolve: to no character at all (`&#0;`, a surrogate
+/// such as `&#xD800;`, past U+10FFFF) or not a number.
+fn char_ref_error(e: quick_xml::escape::ParseCharRefError) -> XmlError {
+    use quick_xml::escape::ParseCharRefError as E;
+    match e {
+        E::InvalidCodepoint(code) | E::IllegalCharacter(code) => XmlError::ForbiddenCharRef(code),
+        other => XmlError::Syntax(format!("bad character reference: {other}")),
+    }
 }
 
 fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element) {

@@ -168,10 +168,12 @@ pub(crate) async fn submit(
     state: &AppState,
     job: Job,
 ) -> Result<crate::pipeline::Accepted, Problem> {
-    let rx = state
-        .ingest
-        .submit(job)
-        .map_err(|e| Problem::unavailable(&e))?;
+    let rx = state.ingest.submit(job).map_err(|e| match e {
+        crate::pipeline::PipelineError::Refused(why) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-text", why)
+        }
+        e => Problem::unavailable(&e),
+    })?;
     rx.await
         .map_err(|e| Problem::unavailable(&e))?
         .map_err(|e| Problem::unavailable(&e))
@@ -409,9 +411,8 @@ async fn query_quota(
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
     authenticate(&state, &headers).await?;
-    let query: QuotaQuery = serde_json::from_slice(&body).map_err(|e| {
-        Problem::bad_request("bad-json", "expected {\"name\", \"idNumber\", \"year\"?}")
-            .detail(e.to_string())
+    let query: QuotaQuery = crate::problem::from_json(&body).map_err(|e| {
+        Problem::bad_request("bad-json", "expected {\"name\", \"idNumber\", \"year\"?}").detail(e)
     })?;
     let quota = quota_of(&state, &query.name, &query.id_number, query.year).await?;
     let (year, limit, used, remaining) = (quota.year, quota.limit, quota.used, quota.remaining);

@@ -75,7 +75,9 @@ pub fn current_source() -> String {
 }
 
 /// An audit entry made now. Free text in `detail` should already be masked
-/// ([`domain::personal::mask_text`]).
+/// ([`domain::personal::mask_text`]). Text from the request (an account name as typed, a path
+/// segment) is kept with any character XML 1.0 forbids as U+FFFD: PostgreSQL refuses U+0000, and
+/// a login or a clear view must not fail on the audit entry of a hostile name.
 pub fn entry(
     actor: &str,
     action: &str,
@@ -86,13 +88,28 @@ pub fn entry(
 ) -> AuditEntry {
     AuditEntry {
         at_ms: now_ms(),
-        actor: actor.to_owned(),
-        action: action.to_owned(),
-        target: target.to_owned(),
-        outcome: outcome.to_owned(),
-        source: source.to_owned(),
+        actor: storable(actor),
+        action: storable(action),
+        target: storable(target),
+        outcome: storable(outcome),
+        source: storable(source),
         detail: detail.to_string(),
     }
+}
+
+fn storable(text: &str) -> String {
+    if ceb::xml::first_forbidden_char(text).is_none() {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if ceb::xml::is_xml_char(c) {
+                c
+            } else {
+                '\u{FFFD}'
+            }
+        })
+        .collect()
 }
 
 /// Append entries now (they are durable when this returns). A failure is a 503: callers that

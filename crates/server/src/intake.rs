@@ -279,7 +279,7 @@ pub fn prepare(
     gate: &crate::signatures::Gate,
 ) -> Result<Prepared, Refusal> {
     let (message, body, business_xml, cop_msg_id) = if is_json {
-        let message = message_from_json(body).map_err(Refusal::BadJson)?;
+        let message = json_submission(body).map_err(Refusal::BadJson)?;
         // Journal the XML it stands for, and validate that XML like any other.
         let xml = message.to_xml().into_bytes();
         let parsed = ceb::parse(&xml, limits).map_err(|r| refuse_format(r, &xml, now_ms, gate))?;
@@ -356,50 +356,144 @@ pub fn transmitter(message: &ceb::Message) -> Option<&str> {
 }
 
 /// The JSON equivalent of a declaration: `{"messageType": "CEB311Message", "message": {…}}`,
-/// element names as in the XML.
+/// element names as in the XML. Errors name the field path and what was expected there, never the
+/// value (it may be personal data). Also reads the bodies the retention purge redacted, whose
+/// tokens carry `\u{1}`: text checks belong to [`json_submission`].
 pub fn message_from_json(body: &[u8]) -> Result<ceb::Message, String> {
-    use ceb::Message as M;
-    use ceb::message as wire;
+    let (message_type, value) = json_envelope(body)?;
+    message_of_json(&message_type, value)
+}
+
+/// A JSON declaration as submitted: [`message_from_json`], and refused when any string in it holds
+/// a character XML 1.0 does not allow (`\u0000`, `\u0001`, `\uFFFE` …). The message is journaled
+/// as the XML it stands for, and the receipts quoting it are XML: such a character could not be
+/// written there, and PostgreSQL cannot store U+0000 at all.
+pub fn json_submission(body: &[u8]) -> Result<ceb::Message, String> {
+    let (message_type, value) = json_envelope(body)?;
+    if let Some((path, c)) = forbidden_text(&value) {
+        return Err(format!(
+            "message.{path}: holds U+{:04X}, a character XML 1.0 does not allow",
+            u32::from(c)
+        ));
+    }
+    message_of_json(&message_type, value)
+}
+
+fn json_envelope(body: &[u8]) -> Result<(String, serde_json::Value), String> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Envelope {
         message_type: String,
         message: serde_json::Value,
     }
-    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let value = envelope.message;
-    let message = match envelope.message_type.as_str() {
-        "CEB311Message" => M::Ceb311(
-            serde_json::from_value::<wire::Ceb311Message>(value).map_err(|e| e.to_string())?,
-        ),
-        "CEB411Message" => M::Ceb411(
-            serde_json::from_value::<wire::Ceb411Message>(value).map_err(|e| e.to_string())?,
-        ),
-        "CEB511Message" => M::Ceb511(
-            serde_json::from_value::<wire::Ceb511Message>(value).map_err(|e| e.to_string())?,
-        ),
-        "CEB513Message" => M::Ceb513(
-            serde_json::from_value::<wire::Ceb513Message>(value).map_err(|e| e.to_string())?,
-        ),
-        "CEB621Message" => M::Ceb621(
-            serde_json::from_value::<wire::Ceb621Message>(value).map_err(|e| e.to_string())?,
-        ),
-        "CEB623Message" => M::Ceb623(
-            serde_json::from_value::<wire::Ceb623Message>(value).map_err(|e| e.to_string())?,
-        ),
-        "CEB625Message" => M::Ceb625(
-            serde_json::from_value::<wire::Ceb625Message>(value).map_err(|e| e.to_string())?,
-        ),
-        "CEB711Message" => M::Ceb711(
-            serde_json::from_value::<wire::Ceb711Message>(value).map_err(|e| e.to_string())?,
-        ),
-        other => {
-            return Err(format!(
-                "messageType {other} is not a declaration this API accepts"
-            ));
+    let envelope: Envelope = crate::problem::from_json(body)?;
+    Ok((envelope.message_type, envelope.message))
+}
+
+fn message_of_json(message_type: &str, value: serde_json::Value) -> Result<ceb::Message, String> {
+    use ceb::Message as M;
+    use ceb::message as wire;
+    fn read<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
+        crate::problem::from_json_value(value).map_err(|e| format!("message.{e}"))
+    }
+    let message = match message_type {
+        "CEB311Message" => M::Ceb311(read::<wire::Ceb311Message>(value)?),
+        "CEB411Message" => M::Ceb411(read::<wire::Ceb411Message>(value)?),
+        "CEB511Message" => M::Ceb511(read::<wire::Ceb511Message>(value)?),
+        "CEB513Message" => M::Ceb513(read::<wire::Ceb513Message>(value)?),
+        "CEB621Message" => M::Ceb621(read::<wire::Ceb621Message>(value)?),
+        "CEB623Message" => M::Ceb623(read::<wire::Ceb623Message>(value)?),
+        "CEB625Message" => M::Ceb625(read::<wire::Ceb625Message>(value)?),
+        "CEB711Message" => M::Ceb711(read::<wire::Ceb711Message>(value)?),
+        _ => {
+            return Err(
+                "messageType is not a declaration this API accepts (CEB311Message, \
+                 CEB411Message, CEB511Message, CEB513Message, CEB621Message, CEB623Message, \
+                 CEB625Message or CEB711Message)"
+                    .to_owned(),
+            );
         }
     };
     Ok(message)
+}
+
+/// The first string (or object key) in a JSON value that holds a character XML 1.0 does not
+/// allow, with its path (`Order[0].OrderHead.orderNo`) and the character. Such text can be neither
+/// written into a receipt nor, for U+0000, stored by PostgreSQL: it is refused before the journal.
+pub fn forbidden_text(value: &serde_json::Value) -> Option<(String, char)> {
+    use serde_json::Value;
+    fn walk(value: &Value, path: &mut String) -> Option<char> {
+        match value {
+            Value::String(s) => ceb::xml::first_forbidden_char(s).map(|(_, c)| c),
+            Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = walk(item, path);
+                if found.is_none() {
+                    path.truncate(len);
+                }
+                found
+            }),
+            Value::Object(map) => map.iter().find_map(|(key, item)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                if let Some((_, c)) = ceb::xml::first_forbidden_char(key) {
+                    path.push('?');
+                    return Some(c);
+                }
+                path.push_str(key);
+                let found = walk(item, path);
+                if found.is_none() {
+                    path.truncate(len);
+                }
+                found
+            }),
+            Value::Null | Value::Bool(_) | Value::Number(_) => None,
+        }
+    }
+    let mut path = String::new();
+    walk(value, &mut path).map(|c| (path, c))
+}
+
+/// Refuse, before the journal, an administrative or supervision entry holding text the store or
+/// an XML answer cannot carry: a character XML 1.0 does not allow (U+0000 among them, which
+/// PostgreSQL refuses — and a refused row would fail the whole group commit, everybody's messages
+/// with it). JSON bodies are read and every string checked; other bodies (CSV) are checked as
+/// text. CEB messages are not looked at here: the XML reader refuses such characters, raw or as
+/// references, and a JSON message is checked by [`json_submission`].
+pub fn storable(kind: &str, body: &[u8]) -> Result<(), String> {
+    let admin = matches!(
+        kind,
+        FILING | TARIFF | SETTINGS | ACTION | INDEX | APPLICATION
+    ) || kind == crate::signatures::CERTIFICATE;
+    if !admin {
+        return Ok(());
+    }
+    let Ok(text) = std::str::from_utf8(body) else {
+        // Read as bytes (a PEM or DER certificate) and never stored as text.
+        return Ok(());
+    };
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+        return match forbidden_text(&value) {
+            Some((path, c)) => Err(format!(
+                "{path}: holds U+{:04X}, a character XML 1.0 does not allow",
+                u32::from(c)
+            )),
+            None => Ok(()),
+        };
+    }
+    match ceb::xml::first_forbidden_char(text) {
+        Some((at, c)) => {
+            let line = text.get(..at).map_or(0, |t| t.matches('\n').count()) + 1;
+            Err(format!(
+                "line {line}: holds U+{:04X}, a character XML 1.0 does not allow",
+                u32::from(c)
+            ))
+        }
+        None => Ok(()),
+    }
 }
 
 /// Parse an administrative file (registry or tariff CSV, settings JSON).

@@ -84,9 +84,8 @@ fn limit_of(page: &RecordPage) -> usize {
 }
 
 pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
-    serde_json::from_slice(body).map_err(|e| {
-        Problem::bad_request("bad-json", "the request body is not what this call takes")
-            .detail(e.to_string())
+    crate::problem::from_json(body).map_err(|e| {
+        Problem::bad_request("bad-json", "the request body is not what this call takes").detail(e)
     })
 }
 

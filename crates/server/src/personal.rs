@@ -95,12 +95,12 @@ async fn view_personal_data(
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
     let principal = authenticate(&state, &headers).await?;
-    let request: ViewRequest = serde_json::from_slice(&body).map_err(|e| {
+    let request: ViewRequest = crate::problem::from_json(&body).map_err(|e| {
         Problem::bad_request(
             "bad-json",
             "expected {\"reason\": \"why the data is needed\"}",
         )
-        .detail(e.to_string())
+        .detail(e)
     })?;
     let data = clear_view(&state, &principal, &source, &id, &request.reason).await?;
     Ok(Json(json!({
@@ -142,7 +142,13 @@ pub(crate) async fn clear_view(
             "a reason of 4 to 500 characters is required to see personal data",
         ));
     }
-    let detail = json!({ "reason": domain::personal::mask_text(reason) });
+    // The declaration's personal data is read first, for every caller: not to show it, but to
+    // mask it wherever the reason repeats it ("checking 张三's ID") before the reason is written.
+    let store = state.store.clone();
+    let key = id.to_string();
+    let value = blocking(move || store.state_value(NS_DECLARATION, &key)).await?;
+    let found = value.as_deref().and_then(declaration_personal_data);
+    let detail = json!({ "reason": masked_reason(reason, found.as_ref()) });
     let actor = principal.label();
     let audit_entry = |outcome: &str| {
         audit::entry(
@@ -160,10 +166,7 @@ pub(crate) async fn clear_view(
             "personal data is shown in clear to customs and, for recalls, market supervision only",
         ));
     };
-    let store = state.store.clone();
-    let key = id.to_string();
-    let value = blocking(move || store.state_value(NS_DECLARATION, &key)).await?;
-    let Some(data) = value.as_deref().and_then(declaration_personal_data) else {
+    let Some(data) = found else {
         audit::record(state, vec![audit_entry("refused: no such declaration")]).await?;
         return Err(Problem::not_found("declaration"));
     };
@@ -183,4 +186,45 @@ pub(crate) async fn clear_view(
     };
     audit::record(state, vec![audit_entry(outcome)]).await?;
     Ok(data)
+}
+
+/// A reason as the audit log keeps it: every personal value of the declaration it is about (the
+/// buyer's, payer's and consignee's names, ID numbers, telephones and the address) masked where
+/// the reason repeats it, then any ID-number-like or phone-like digit run masked
+/// ([`domain::personal::mask_text`]). A name the declaration does not hold (a third person typed
+/// into the reason) cannot be recognised and stays as typed (docs/security.md).
+pub(crate) fn masked_reason(reason: &str, data: Option<&PersonalData>) -> String {
+    use domain::personal::{mask_address, mask_id, mask_name, mask_phone, mask_text};
+    let mut known: Vec<(&str, String)> = Vec::new();
+    if let Some(d) = data {
+        type Mask = fn(&str) -> String;
+        let fields: [(&Option<String>, Mask); 10] = [
+            (&d.buyer_name, mask_name),
+            (&d.payer_name, mask_name),
+            (&d.consignee, mask_name),
+            (&d.buyer_id_number, mask_id),
+            (&d.payer_id_number, mask_id),
+            (&d.buyer_reg_no, mask_id),
+            (&d.buyer_telephone, mask_phone),
+            (&d.consignee_telephone, mask_phone),
+            (&d.payer_telephone, mask_phone),
+            (&d.consignee_address, mask_address),
+        ];
+        for (value, mask) in fields {
+            if let Some(v) = value.as_deref().map(str::trim)
+                && v.chars().count() >= 2
+            {
+                known.push((v, mask(v)));
+            }
+        }
+    }
+    // Longest first, so that an address is masked before a name inside it.
+    known.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+    let mut text = reason.to_owned();
+    for (value, masked) in &known {
+        if text.contains(value) {
+            text = text.replace(value, masked);
+        }
+    }
+    mask_text(&text)
 }

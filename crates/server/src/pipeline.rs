@@ -43,6 +43,10 @@ pub enum PipelineError {
     Stopped,
     #[error("engine state could not be restored: {0}")]
     Restore(String),
+    /// The job holds text the store cannot keep or an XML answer cannot carry
+    /// ([`intake::storable`]): refused before the journal, so it cannot fail a batch for others.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// One unit of work for the writer.
@@ -140,11 +144,22 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Queue a job; the answer arrives on the returned receiver once it is durable.
+    /// Queue a job; the answer arrives on the returned receiver once it is durable. A job whose
+    /// text the store would refuse is refused here, on the caller's thread: one bad entry must
+    /// never fail the group commit of everybody else's.
     pub fn submit(
         &self,
         mut job: Job,
     ) -> Result<oneshot::Receiver<Result<Accepted, PipelineError>>, PipelineError> {
+        for text in [&job.sender, &job.kind, &job.guid] {
+            if let Some((_, c)) = ceb::xml::first_forbidden_char(text) {
+                return Err(PipelineError::Refused(format!(
+                    "holds U+{:04X}, a character XML 1.0 does not allow",
+                    u32::from(c)
+                )));
+            }
+        }
+        intake::storable(&job.kind, &job.body).map_err(PipelineError::Refused)?;
         let (tx, rx) = oneshot::channel();
         job.reply = Some(tx);
         self.tx.send(job).map_err(|_| PipelineError::Stopped)?;

@@ -50,7 +50,10 @@ fn close(w: &mut String, p: &str, name: &str) {
     w.push('>');
 }
 
-/// Escape text for element content or a double-quoted attribute.
+/// Escape text for element content or a double-quoted attribute. A character XML 1.0 does not
+/// allow (not even as a reference) is written as U+FFFD, so what is written is always
+/// well-formed: the reader refuses such characters and intake refuses them in JSON, so only the
+/// echo of a refused message (CEB900 `oriBizMessage`) can still hold one.
 pub fn escape(s: &str, w: &mut String) {
     for c in s.chars() {
         match c {
@@ -59,6 +62,7 @@ pub fn escape(s: &str, w: &mut String) {
             '&' => w.push_str("&amp;"),
             '"' => w.push_str("&quot;"),
             '\r' => w.push_str("&#13;"),
+            c if !crate::xml::is_xml_char(c) => w.push('\u{FFFD}'),
             c => w.push(c),
         }
     }

@@ -268,6 +268,32 @@ fn values(st: Option<&SimpleType>, original: &str) -> Vec<(String, String)> {
     v
 }
 
+/// Characters XML 1.0 forbids (production `Char`), raw and as character references, around an
+/// original value; and the characters next to them that it allows. Finding 5 of the security
+/// probe: the reader took all of the forbidden ones.
+fn xml_char_values(original: &str) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    for c in ['\u{0}', '\u{1}', '\u{b}', '\u{1f}', '\u{fffe}', '\u{ffff}'] {
+        v.push((
+            format!("raw-U+{:04X}", u32::from(c)),
+            format!("{original}{c}"),
+        ));
+    }
+    for c in ['\u{7f}', '\u{fffd}', '\u{10000}'] {
+        v.push((
+            format!("raw-allowed-U+{:04X}", u32::from(c)),
+            format!("{original}{c}"),
+        ));
+    }
+    for r in [
+        "#0", "#1", "#x1F", "#xFFFE", "#xFFFF", "#xD800", "#x110000", "#x9", "#xD", "#x7F",
+        "#x10FFFF",
+    ] {
+        v.push((format!("ref-&{r};"), format!("{original}&{r};")));
+    }
+    v
+}
+
 /// Where the name of an element's start tag ends (attributes go there).
 fn after_name(site: &Site) -> usize {
     site.span.start + 1 + site.qname.len()
@@ -392,6 +418,14 @@ fn mutate_sample(code: &str, source: &str, out: &mut Vec<Mutant>) {
                 p,
                 splice(s, site.span.start + pos..vend + 1, ""),
             );
+            for (what, value) in xml_char_values(original) {
+                let value = value.replace('"', "&quot;").replace('<', "&lt;");
+                push(
+                    &format!("attribute-{name}-xmlchar-{what}"),
+                    p,
+                    splice(s, vstart..vend, &value),
+                );
+            }
             for (what, value) in values(ty.as_ref(), original) {
                 if what == "cdata" || what == "child-element" || what == "comment-inside" {
                     continue;
@@ -417,6 +451,23 @@ fn mutate_sample(code: &str, source: &str, out: &mut Vec<Mutant>) {
             for (what, value) in values(site.ty.as_ref(), original) {
                 push(
                     &format!("value-{what}"),
+                    p,
+                    splice(s, site.inner.clone(), &value),
+                );
+            }
+            for (what, value) in xml_char_values(original) {
+                push(
+                    &format!("value-xmlchar-{what}"),
+                    p,
+                    splice(s, site.inner.clone(), &value),
+                );
+            }
+            for (what, value) in [
+                ("cdata-U+0001", format!("<![CDATA[{original}\u{1}]]>")),
+                ("cdata-U+FFFF", format!("<![CDATA[{original}\u{ffff}]]>")),
+            ] {
+                push(
+                    &format!("value-xmlchar-{what}"),
                     p,
                     splice(s, site.inner.clone(), &value),
                 );
@@ -462,7 +513,125 @@ fn mutate_sample(code: &str, source: &str, out: &mut Vec<Mutant>) {
                 ),
             );
             push("emptied", p, splice(s, site.inner.clone(), ""));
+            for (what, markup) in [
+                ("comment-double-hyphen", "<!-- a -- b -->"),
+                ("comment-ending-three-hyphens", "<!-- a --->"),
+                ("comment-empty", "<!---->"),
+                ("comment-single-hyphens", "<!-- - a-b -->"),
+                ("comment-U+0001", "<!-- \u{1} -->"),
+                ("pi-U+0001", "<?pi \u{1}?>"),
+                ("pi-xml-declaration", "<?xml version=\"1.0\"?>"),
+                ("pi-named-XML", "<?XML x?>"),
+                ("pi-xml-stylesheet", "<?xml-stylesheet x?>"),
+            ] {
+                push(
+                    &format!("xmlchar-{what}"),
+                    p,
+                    splice(s, site.inner.start..site.inner.start, markup),
+                );
+            }
         }
+    }
+}
+
+/// The XML declaration replaced, and things put before it (white space, a comment, a processing
+/// instruction): what may precede the root element, and in what form (production `XMLDecl`).
+fn mutate_declaration(code: &str, source: &str, out: &mut Vec<Mutant>) {
+    let text = source.trim_start_matches('\u{feff}');
+    let Some(body) = text
+        .strip_prefix("<?xml")
+        .and_then(|t| t.split_once("?>"))
+        .map(|(_, b)| b)
+    else {
+        return;
+    };
+    let declarations = [
+        ("no-declaration", String::new()),
+        ("version-only", "<?xml version=\"1.0\"?>".to_owned()),
+        (
+            "single-quotes",
+            "<?xml version='1.0' encoding='utf-8'?>".to_owned(),
+        ),
+        (
+            "spaces-around-equals",
+            "<?xml version = \"1.0\" encoding = \"UTF-8\" standalone = \"no\" ?>".to_owned(),
+        ),
+        (
+            "standalone-yes",
+            "<?xml version=\"1.0\" standalone=\"yes\"?>".to_owned(),
+        ),
+        ("version-1.1", "<?xml version=\"1.1\"?>".to_owned()),
+        ("version-2.0", "<?xml version=\"2.0\"?>".to_owned()),
+        ("version-1.x", "<?xml version=\"1.x\"?>".to_owned()),
+        ("no-version", "<?xml encoding=\"UTF-8\"?>".to_owned()),
+        ("empty", "<?xml?>".to_owned()),
+        (
+            "extra-attribute",
+            "<?xml version=\"1.0\" foo=\"bar\"?>".to_owned(),
+        ),
+        (
+            "extra-attribute-last",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\" foo=\"bar\"?>".to_owned(),
+        ),
+        (
+            "standalone-before-encoding",
+            "<?xml version=\"1.0\" standalone=\"yes\" encoding=\"UTF-8\"?>".to_owned(),
+        ),
+        (
+            "encoding-before-version",
+            "<?xml encoding=\"UTF-8\" version=\"1.0\"?>".to_owned(),
+        ),
+        (
+            "encoding-twice",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" encoding=\"UTF-8\"?>".to_owned(),
+        ),
+        (
+            "no-space-between",
+            "<?xml version=\"1.0\"encoding=\"UTF-8\"?>".to_owned(),
+        ),
+        (
+            "standalone-maybe",
+            "<?xml version=\"1.0\" standalone=\"maybe\"?>".to_owned(),
+        ),
+        (
+            "encoding-not-a-name",
+            "<?xml version=\"1.0\" encoding=\"1UTF\"?>".to_owned(),
+        ),
+        ("upper-case-XML", "<?XML version=\"1.0\"?>".to_owned()),
+    ];
+    for (what, decl) in declarations {
+        out.push(Mutant {
+            name: format!("{code} declaration-{what} /"),
+            xml: format!("\u{feff}{decl}{body}"),
+        });
+    }
+    let decl = &text[..text.len() - body.len()];
+    for (what, before) in [
+        ("space", " "),
+        ("newline", "\n"),
+        ("tab", "\t"),
+        ("comment", "<!-- c -->"),
+        ("pi", "<?pi x?>"),
+        ("U+0001", "\u{1}"),
+    ] {
+        out.push(Mutant {
+            name: format!("{code} before-declaration-{what} /"),
+            xml: format!("\u{feff}{before}{decl}{body}"),
+        });
+        out.push(Mutant {
+            name: format!("{code} before-declaration-{what}-no-bom /"),
+            xml: format!("{before}{decl}{body}"),
+        });
+    }
+    for (what, after) in [
+        ("newline", "\n"),
+        ("comment", "<!-- c -->"),
+        ("pi", "<?pi x?>"),
+    ] {
+        out.push(Mutant {
+            name: format!("{code} after-declaration-{what} /"),
+            xml: format!("\u{feff}{decl}{after}{body}"),
+        });
     }
 }
 
@@ -484,6 +653,7 @@ pub fn corpus() -> Vec<Mutant> {
             xml: text.clone(),
         });
         mutate_sample(&code, &text, &mut all);
+        mutate_declaration(&code, &text, &mut all);
     }
     let mut seen = HashSet::new();
     all.retain(|m| seen.insert(m.xml.clone()));

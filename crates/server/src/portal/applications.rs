@@ -159,6 +159,11 @@ async fn apply(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
     let valid_roles =
         !app.roles.is_empty() && app.roles.iter().all(|r| ROLES.contains(&r.as_str()));
     let parsed = intake::admin_content(intake::FILING, registry_csv(&app).as_bytes(), now);
+    // Text the store could not keep (U+0000) or a receipt could not carry is refused here, with
+    // the form, rather than by the journal's own check as an unavailable page.
+    let storable = serde_json::to_vec(&app)
+        .map_err(|e| e.to_string())
+        .and_then(|body| intake::storable(intake::APPLICATION, &body));
     let title = ctx.t(M::ApplyTitle);
     // An application only creates a filing: a code already filed is changed by the zone office,
     // never by an anonymous form (it would replace the filed enterprise's name and roles).
@@ -166,11 +171,11 @@ async fn apply(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
         Ok(filed) => filed,
         Err(p) => return ctx.failed(p),
     };
-    if !valid_roles || parsed.is_err() || filed {
-        let why = match parsed {
-            Err(e) => e,
-            Ok(_) if filed => ctx.pick(ALREADY_FILED.0, ALREADY_FILED.1).to_string(),
-            Ok(_) => ctx.pick("企业类型无效", "unknown role").to_string(),
+    if !valid_roles || parsed.is_err() || storable.is_err() || filed {
+        let why = match (parsed, storable) {
+            (Err(e), _) | (Ok(_), Err(e)) => e,
+            (Ok(_), Ok(())) if filed => ctx.pick(ALREADY_FILED.0, ALREADY_FILED.1).to_string(),
+            (Ok(_), Ok(())) => ctx.pick("企业类型无效", "unknown role").to_string(),
         };
         let section = apply_form(&mut ctx, Some(&app)).note("error", why);
         return ctx.render(StatusCode::UNPROCESSABLE_ENTITY, title, &[section]);

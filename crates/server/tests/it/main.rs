@@ -11,6 +11,7 @@ mod concurrency;
 mod durability;
 mod faults;
 mod guard;
+mod isolation;
 mod masking;
 mod outage;
 mod oversight;

@@ -337,3 +337,129 @@ async fn no_answer_receipt_or_log_line_shows_a_clear_personal_value() {
         assert!(!log.contains(value.as_str()), "the log shows {value:?}");
     }
 }
+
+/// Security probe, finding 6: serde's error text quotes the value it could not read (`invalid
+/// type: string "张三", expected …`), and JSON submissions and the quota API passed it on in the
+/// problem. A problem now names the field and what was expected there, never the value.
+#[tokio::test]
+async fn json_problems_name_the_field_but_never_quote_a_personal_value() {
+    let server = support::start().await;
+    let mut generator = Generator::new(23, Mix::default());
+    let set = generator.set_of(traffic::Case::Clean, now_ms());
+    let order = set
+        .messages
+        .iter()
+        .find(|m| m.message_type == "CEB311Message")
+        .unwrap();
+    let parsed = ceb::parse(order.xml.as_bytes(), &ceb::Limits::default()).unwrap();
+    let ceb::Message::Ceb311(message) = parsed.message else {
+        panic!("an order")
+    };
+    let json = json!({ "messageType": "CEB311Message", "message": message });
+    let buyer = &set.buyer;
+    let phone: u64 = buyer.phone.parse().unwrap();
+    let id_digits: String = buyer
+        .id_number
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let id_as_number: u64 = id_digits.parse().unwrap();
+    let head = |v: &mut Value| v["message"]["Order"][0]["OrderHead"].clone();
+    let mut cases: Vec<(&str, Value, Vec<String>)> = Vec::new();
+    let mut v = json.clone();
+    v["message"]["Order"][0]["OrderHead"]["buyerTelephone"] = json!(phone);
+    cases.push(("buyerTelephone", v, vec![buyer.phone.clone()]));
+    let mut v = json.clone();
+    v["message"]["Order"][0]["OrderHead"]["buyerIdNumber"] = json!(id_as_number);
+    cases.push(("buyerIdNumber", v, vec![id_digits.clone()]));
+    let mut v = json.clone();
+    let name = head(&mut v)["buyerName"].as_str().unwrap().to_string();
+    let address = head(&mut v)["consigneeAddress"]
+        .as_str()
+        .unwrap_or("浙江省杭州市西湖区文三路90号")
+        .to_string();
+    v["message"]["Order"][0]["OrderHead"] = json!(format!("{name} {address}"));
+    cases.push(("OrderHead", v, vec![name.clone(), address.clone()]));
+    let mut v = json.clone();
+    v["message"]["Order"] = json!(name);
+    cases.push(("Order", v, vec![name.clone()]));
+    for (field, body, values) in cases {
+        let (status, answer) = server
+            .call(
+                "POST",
+                "/api/v1/messages",
+                Some(&server.token(&order.sender)),
+                "application/json",
+                body.to_string().as_bytes(),
+            )
+            .await;
+        assert_eq!(status, 400, "{field}: {answer}");
+        let text = answer.to_string();
+        assert!(
+            text.contains(field),
+            "{field}: the problem names the field: {text}"
+        );
+        for value in &values {
+            assert!(
+                !text.contains(value.as_str()),
+                "{field}: the problem quotes {text}"
+            );
+        }
+    }
+
+    // The quota API: a wrongly typed ID number or year.
+    let token = server.token(&order.sender);
+    for (field, body, value) in [
+        (
+            "idNumber",
+            format!(
+                r#"{{"name": "{}", "idNumber": {id_as_number}}}"#,
+                buyer.name
+            ),
+            id_digits.clone(),
+        ),
+        (
+            "year",
+            format!(
+                r#"{{"name": "x", "idNumber": "{}", "year": "{}"}}"#,
+                buyer.id_number, buyer.name
+            ),
+            buyer.name.clone(),
+        ),
+        (
+            "name",
+            format!(r#"{{"name": {phone}, "idNumber": "{}"}}"#, buyer.id_number),
+            buyer.phone.clone(),
+        ),
+        (
+            // A value that looks like the end of serde's sentence.
+            "year",
+            format!(
+                r#"{{"name": "x", "idNumber": "{}", "year": "1, expected {}"}}"#,
+                buyer.id_number, buyer.name
+            ),
+            buyer.name.clone(),
+        ),
+    ] {
+        let (status, answer) = server
+            .call(
+                "POST",
+                "/api/v1/quota",
+                Some(&token),
+                "application/json",
+                body.as_bytes(),
+            )
+            .await;
+        assert_eq!(status, 400, "{field}: {answer}");
+        let text = answer.to_string();
+        assert!(
+            text.contains(field),
+            "{field}: the problem names the field: {text}"
+        );
+        assert!(
+            !text.contains(value.as_str()),
+            "{field}: the problem quotes {text}"
+        );
+        assert!(!text.contains(&buyer.id_number), "{field}: {text}");
+    }
+}

@@ -799,3 +799,56 @@ async fn a_purge_removes_personal_data_and_a_rebuild_reproduces_the_same_project
     assert!(name.ends_with('*'), "{name}");
     again.running.stop().await;
 }
+
+/// Security probe, finding 6: a reason that repeats the buyer's name kept it in clear in the audit
+/// log (only ID-number-like and phone-like digit runs were masked). Every personal value of the
+/// declaration viewed is now masked wherever the reason repeats it.
+#[tokio::test]
+async fn a_reason_naming_the_buyer_is_kept_masked_in_the_audit_log() {
+    let server = support::start().await;
+    let (auditor, _) = staff(&server, "auditor").await;
+    let (customs, _) = staff(&server, "regulator:customs").await;
+    let mut generator = Generator::new(11, Mix::default());
+    let set = generator.set_of(Case::Clean, now_ms());
+    server.send_set(&set).await;
+    let id = declaration_of(&set).unwrap().0;
+    let buyer = &set.buyer;
+    let reason = format!(
+        "核对订购人{}的身份证{}与电话{}，与包裹面单比对",
+        buyer.name, buyer.id_number, buyer.phone
+    );
+    let (status, body) = post(
+        &server,
+        &format!("/api/v1/declarations/{id}/personal-data"),
+        &customs,
+        json!({ "reason": reason }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // A refused request's reason is masked the same way.
+    let (tax, _) = staff(&server, "regulator:tax").await;
+    let (status, _) = post(
+        &server,
+        &format!("/api/v1/declarations/{id}/personal-data"),
+        &tax,
+        json!({ "reason": reason }),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let views = audit_entries(&server, &auditor, "action=personal_data.view").await;
+    assert_eq!(views.len(), 2, "{views:?}");
+    for view in &views {
+        let kept = view["detail"]["reason"].as_str().unwrap();
+        for clear in [&buyer.name, &buyer.id_number, &buyer.phone] {
+            assert!(
+                !kept.contains(clear.as_str()),
+                "the audit log keeps a personal value of the reason in clear: {kept}"
+            );
+        }
+        assert!(
+            kept.contains(&domain::personal::mask_name(&buyer.name)),
+            "the name is there, masked: {kept}"
+        );
+        assert!(kept.contains("与包裹面单比对"), "the rest is kept: {kept}");
+    }
+}
