@@ -391,7 +391,11 @@ impl PostgresStore {
     /// Holds the writer lock, taking it (again) if its session is gone: at the claim, and
     /// before every commit of a store that claimed it, so a writer never writes without it.
     fn hold_writer_lock(&self, state: &mut WriterLock) -> Result<()> {
-        if state.session.as_ref().is_some_and(|c| !c.is_closed()) {
+        // An idle sync client does not notice that its session ended (a database restart, an
+        // administrator's pg_terminate_backend): ask, one round trip per group commit.
+        if let Some(session) = state.session.as_mut()
+            && session.is_valid(WRITER_LOCK_WAIT).is_ok()
+        {
             return Ok(());
         }
         if let Some(dead) = state.session.take() {
