@@ -399,15 +399,17 @@ impl PostgresStore {
             return Ok(());
         }
         if let Some(dead) = state.session.take() {
-            // Closing blocks; the writer threads are plain threads.
-            drop(dead);
+            // Closing a dead session may block until the network gives up: not on the writer.
+            std::thread::spawn(move || drop(dead));
         }
         let mut client = self.connect(false)?.client;
         client.batch_execute(&format!(
             "SET application_name = 'onewindow writer'; SET lock_timeout = '{}ms'",
             WRITER_LOCK_WAIT.as_millis()
         ))?;
-        let schema: Option<String> = client.query_one("SELECT current_schema()", &[])?.get(0);
+        let schema: Option<String> = client
+            .query_one("SELECT current_schema()", &[])?
+            .try_get(0)?;
         let schema = schema.unwrap_or_default();
         let key = writer_lock_key(&schema);
         match client.execute(
