@@ -120,6 +120,14 @@ pub async fn start_with(
         crate::keys::open_store(&target, &dir, key_file.as_deref(), true)
     })
     .await??;
+    // Become the store's one writer before writing anything (the administrator credential): a
+    // second server on the same PostgreSQL store stops here, saying why.
+    {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.claim_writer())
+            .await?
+            .map_err(crate::pipeline::PipelineError::Claim)?;
+    }
     let admin_token = {
         let store = store.clone();
         let dir = config.data_dir.clone();

@@ -9,6 +9,14 @@
 //! journal. If the commit fails, the engine is restored from the store, so memory never runs ahead
 //! of what is durable.
 //!
+//! The writer starts, and restarts after a failed commit, from a [`store::RestorePoint`]: the
+//! engine state and the positions read in one snapshot, so the engine is exactly the state at the
+//! position it continues from. Every batch names that position as its base, and the store
+//! refuses a batch whose base is no longer its applied position (the late commit of a killed
+//! writer landed, or another writer committed): a writer behind the store never overwrites
+//! newer rows; it restores itself and goes on. On PostgreSQL the writer also holds the store's
+//! writer lock for its lifetime, so a second writer refuses to start.
+//!
 //! Replaying the journal (`rebuild`) goes through exactly the same apply code with the recorded
 //! receive times, so it ends in the same state, receipts byte for byte.
 
@@ -47,6 +55,9 @@ pub enum PipelineError {
     /// ([`intake::storable`]): refused before the journal, so it cannot fail a batch for others.
     #[error("{0}")]
     Refused(String),
+    /// Another process is the writer of this store.
+    #[error("cannot become the writer of this store: {0}")]
+    Claim(StoreError),
 }
 
 /// One unit of work for the writer.
@@ -189,14 +200,8 @@ impl Pipeline {
         config: PipelineConfig,
         decider: Arc<dyn Decider + Send + Sync>,
     ) -> Result<Pipeline, PipelineError> {
-        let engine = restore_engine(store.as_ref(), &config)?;
-        let positions = store.positions()?;
-        if positions.applied != positions.journal {
-            // Cannot happen with one-transaction commits; refuse rather than guess.
-            return Err(PipelineError::Restore(format!(
-                "projections do not reflect the journal ({positions}); run `onewindow rebuild`"
-            )));
-        }
+        store.claim_writer().map_err(PipelineError::Claim)?;
+        let (engine, positions) = restore(store.as_ref(), &config)?;
         let settings = engine.settings().clone();
         let upgrade = engine.rules_upgrade();
         let adopt_at_ms = config.adopt_at_ms.unwrap_or_else(crate::app::now_ms);
@@ -265,16 +270,26 @@ impl Pipeline {
     }
 }
 
-pub(crate) fn restore_engine(
+/// The engine and the positions it continues from, read from the store in one snapshot.
+pub(crate) fn restore(
     store: &dyn Store,
     config: &PipelineConfig,
-) -> Result<Engine, PipelineError> {
-    let rows = store
-        .load_state()?
+) -> Result<(Engine, store::Positions), PipelineError> {
+    let point = store.restore_point()?;
+    let positions = point.positions;
+    if positions.applied != positions.journal {
+        // Cannot happen with one-transaction commits; refuse rather than guess.
+        return Err(PipelineError::Restore(format!(
+            "projections do not reflect the journal ({positions}); run `onewindow rebuild`"
+        )));
+    }
+    let rows = point
+        .state
         .into_iter()
         .filter_map(|row| row.value.map(|v| (row.namespace, row.key, v)));
-    Engine::restore(config.settings.clone(), config.buyer_secret.clone(), rows)
-        .map_err(|e| PipelineError::Restore(format!("{e:?}")))
+    let engine = Engine::restore(config.settings.clone(), config.buyer_secret.clone(), rows)
+        .map_err(|e| PipelineError::Restore(format!("{e:?}")))?;
+    Ok((engine, positions))
 }
 
 struct Writer {
@@ -401,9 +416,7 @@ impl Writer {
         // Until both succeed the epoch stays failed, so every batch is refused without being
         // written and recovery is tried again on the next one: the service heals by itself when
         // the store comes back.
-        let restored = restore_engine(self.store.as_ref(), &self.config)
-            .and_then(|engine| Ok((engine, self.store.positions()?)));
-        match restored {
+        match restore(self.store.as_ref(), &self.config) {
             Ok((engine, p)) => {
                 self.engine = engine;
                 self.journal_seq = p.journal;
@@ -415,7 +428,10 @@ impl Writer {
     }
 
     fn apply_jobs(&mut self, mut jobs: Vec<Job>) -> (Batch, Vec<(Option<Reply>, Accepted)>) {
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            base: Some(self.journal_seq),
+            ..Batch::default()
+        };
         let mut answers = Vec::with_capacity(jobs.len());
         for job in &mut jobs {
             self.journal_seq += 1;
@@ -495,6 +511,7 @@ pub fn rebuild(
     config: &PipelineConfig,
     decider: &dyn Decider,
 ) -> Result<i64, PipelineError> {
+    store.claim_writer().map_err(PipelineError::Claim)?;
     store.reset_projections()?;
     // Start exactly as a fresh live store does (restore from nothing), so that the rows the
     // replay writes are the rows the live path wrote.
@@ -511,7 +528,10 @@ pub fn rebuild(
         let records = store.journal_after(after, config.max_batch)?;
         let Some(last) = records.last() else { break };
         let last_seq = last.seq;
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            base: Some(after),
+            ..Batch::default()
+        };
         for record in &records {
             if let Some(change) = crate::signatures::change_of(record, &Intake::Empty) {
                 batch.certificates.push(change);

@@ -21,7 +21,7 @@ use store::{Batch, JournalRecord, Store};
 use ceb::message::PiiVisitor;
 
 use crate::intake::{self, ActionEntry};
-use crate::pipeline::{PipelineConfig, PipelineError, restore_engine};
+use crate::pipeline::{PipelineConfig, PipelineError, restore};
 
 /// What a redacted journal body says about the original.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,8 +87,10 @@ pub fn purge(
     dry_run: bool,
     actor: &str,
 ) -> Result<PurgeSummary, PipelineError> {
-    let positions = store.positions()?;
-    let mut engine = restore_engine(store, config)?;
+    if !dry_run {
+        store.claim_writer().map_err(PipelineError::Claim)?;
+    }
+    let (mut engine, positions) = restore(store, config)?;
     let report = engine.purge(Timestamp(horizon_ms));
     let mut summary = PurgeSummary {
         horizon_ms,
@@ -123,6 +125,7 @@ pub fn purge(
             }
             if pending.len() >= CHUNK && !dry_run {
                 store.commit(&Batch {
+                    base: Some(positions.applied),
                     applied: positions.applied,
                     redact: std::mem::take(&mut pending),
                     ..Batch::default()
@@ -137,6 +140,7 @@ pub fn purge(
         return Ok(summary);
     }
     let mut batch = Batch {
+        base: Some(positions.applied),
         applied: positions.applied,
         redact: pending,
         ..Batch::default()

@@ -16,6 +16,18 @@ pub enum StoreError {
     /// A value could not be sealed or opened (unknown key, damaged or tampered row).
     #[error("encryption: {0}")]
     Sealed(#[from] crate::seal::SealError),
+    /// The batch was built on an applied position the store has moved past: another writer, or
+    /// the late commit of a killed one, committed since the writer read its state. Nothing of the
+    /// batch was written; the writer must restore itself from the store.
+    #[error(
+        "the store moved on under this writer: the batch was built on journal position \
+         {built_on}, the store has applied {applied} (another writer, or the late commit of a \
+         killed one); nothing was written"
+    )]
+    Stale { built_on: i64, applied: i64 },
+    /// Another process is the writer of this store (PostgreSQL: it holds the writer lock).
+    #[error("{0}")]
+    WriterLocked(String),
     #[error("{0}")]
     Other(String),
 }
@@ -240,6 +252,13 @@ pub struct SessionRow {
 /// Everything one group commit writes, in one transaction.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Batch {
+    /// The applied position this batch was built on (the position of the [`RestorePoint`] the
+    /// writer started from, moved on by its own earlier batches). When set, the commit first
+    /// checks the store's applied position in the same transaction and, if it differs, writes
+    /// nothing and fails with [`StoreError::Stale`]: a writer whose engine is behind the store
+    /// never overwrites newer rows. `None`: unconditional (tests, tools on a store nobody else
+    /// writes).
+    pub base: Option<i64>,
     /// New journal entries (empty during a rebuild).
     pub append: Vec<JournalRecord>,
     /// The journal position these projections reflect (the last applied seq).
@@ -275,6 +294,17 @@ pub struct Positions {
     pub receipt: i64,
 }
 
+/// What the writer starts (and restarts) from: the engine state and the positions, read in
+/// **one snapshot**, so the state is exactly the state at those positions. Read in two, a commit
+/// landing between them (the slow last commit of a killed writer) would leave the engine behind
+/// the position the writer believes it has.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RestorePoint {
+    pub positions: Positions,
+    /// Every engine state row, opened.
+    pub state: Vec<StateRow>,
+}
+
 /// The storage contract. Blocking: the server calls it from a dedicated writer thread and from
 /// `spawn_blocking`. Implementations are internally synchronised (`Send + Sync`).
 pub trait Store: Send + Sync + 'static {
@@ -288,8 +318,18 @@ pub trait Store: Send + Sync + 'static {
     fn commit(&self, batch: &Batch) -> Result<()>;
     /// Journal entries with seq > `after`, in order, at most `limit`.
     fn journal_after(&self, after: i64, limit: usize) -> Result<Vec<JournalRecord>>;
-    /// All engine state rows, to rebuild the in-memory engine at start-up.
+    /// All engine state rows (for inspection; the writer restores from [`Store::restore_point`]).
     fn load_state(&self) -> Result<Vec<StateRow>>;
+    /// The engine state and the positions in one snapshot (one read transaction), to restore
+    /// the engine at start-up and after a failed commit.
+    fn restore_point(&self) -> Result<RestorePoint>;
+    /// Become the one writer of this store, for as long as this store value lives; idempotent.
+    /// PostgreSQL: a session advisory lock keyed by the schema, on a connection of its own; a
+    /// second writer waits a few seconds for it (a killed predecessor's session to end), then
+    /// fails with [`StoreError::WriterLocked`]. While the lock's connection is lost, every
+    /// commit first takes the lock again, or fails. SQLite: nothing to do here, the data
+    /// directory lock of the commands that write (`DATA/onewindow.lock`) is the writer lock.
+    fn claim_writer(&self) -> Result<()>;
     /// Delete every projection and state row and set applied = 0, keeping the journal and the
     /// credentials. Used by `onewindow rebuild` before replaying.
     fn reset_projections(&self) -> Result<()>;

@@ -27,8 +27,8 @@ use crate::sqlite::{Sealed, context_of, open_state, pair_columns, sealed_columns
 use crate::{
     Batch, CertificateChange, CertificateRow, CredentialRow, DeclarationRow, EnterpriseRow,
     JournalRecord, KeyUsage, Positions, QuotaRow, ReceiptRow, RecordQuery, RecordRow, ResealStep,
-    Result, RowKey, SealedTable, SessionRow, StatQuery, StatRow, StatTable, StateRow, Store,
-    StoreError, TaxBillRow, UserRow,
+    RestorePoint, Result, RowKey, SealedTable, SessionRow, StatQuery, StatRow, StatTable, StateRow,
+    Store, StoreError, TaxBillRow, UserRow,
 };
 
 /// Reader clients open at most (queries beyond that wait for one to be free).
@@ -37,6 +37,15 @@ const MAX_READERS: usize = 8;
 const MIGRATION_LOCK: i64 = 0x6f6e_6577_696e_646f; // "onewindo"
 /// Serialises appends to the audit chain across nodes (`pg_advisory_xact_lock` key).
 const AUDIT_LOCK: i64 = 0x6f77_6175_6469_7400; // "owaudit"
+/// The writer lock: a session advisory lock `pg_advisory_lock(WRITER_LOCK_CLASS, key)` where
+/// `key` is [`writer_lock_key`] of the schema the tables live in (advisory locks are per
+/// database, so stores in two schemas of one database do not exclude each other). Visible in
+/// `pg_locks` as `locktype = 'advisory', classid = 1870100338, objsubid = 2`.
+const WRITER_LOCK_CLASS: i32 = 0x6f77_7772; // "owwr"
+/// How long a starting writer waits for the lock: long enough for the session of a killed
+/// predecessor to end (PostgreSQL ends it when it reads the closed socket), short enough that a
+/// second writer is refused at once to a person.
+const WRITER_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 type PgResult<T> = std::result::Result<T, postgres::Error>;
 type Params<'a> = [&'a (dyn ToSql + Sync)];
@@ -56,6 +65,7 @@ struct Sql {
     upsert_credential: String,
     revoke_credential: String,
     positions: String,
+    applied_for_update: String,
     journal_after: String,
     load_state: String,
     declaration: String,
@@ -133,6 +143,7 @@ impl Sql {
                         COALESCE((SELECT applied FROM store_position WHERE id = 1), 0), \
                         (SELECT COALESCE(MAX(seq), 0) FROM receipts)"
                 .into(),
+            applied_for_update: "SELECT applied FROM store_position WHERE id = 1 FOR UPDATE".into(),
             journal_after: format!(
                 "{} WHERE seq > $1 ORDER BY seq LIMIT $2",
                 select("journal", JOURNAL)
@@ -212,6 +223,8 @@ pub struct PostgresStore {
     config: Config,
     schema: Option<String>,
     writer: Mutex<Option<PgConn>>,
+    /// The writer lock, once [`Store::claim_writer`] was called.
+    writer_lock: Mutex<WriterLock>,
     readers: Pool<PgConn>,
     sql: Sql,
     keys: Arc<KeyRing>,
@@ -223,9 +236,11 @@ impl Drop for PostgresStore {
     /// the connections on a plain thread instead.
     fn drop(&mut self) {
         let writer = lock(&self.writer).take();
+        let writer_lock = lock(&self.writer_lock).session.take();
         let readers = self.readers.take_idle();
         let closer = std::thread::spawn(move || {
             drop(writer);
+            drop(writer_lock);
             drop(readers);
         });
         let _ = closer.join();
@@ -278,6 +293,26 @@ fn split_schema(url: &str) -> Result<(String, Option<String>)> {
     Ok((url, schema))
 }
 
+/// The session holding the writer lock (see [`WRITER_LOCK_CLASS`]).
+#[derive(Default)]
+struct WriterLock {
+    /// Whether this store is the writer: from then on every commit needs the lock.
+    claimed: bool,
+    /// The connection whose session holds the lock; `None` or closed: not held.
+    session: Option<Client>,
+}
+
+/// The second key of the writer lock: FNV-1a (32 bits, top bit cleared) of the schema name, so
+/// that the key is the same for every process and every PostgreSQL version.
+fn writer_lock_key(schema: &str) -> i32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in schema.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    i32::try_from(hash & 0x7fff_ffff).unwrap_or(0)
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A poisoned lock means a thread panicked mid-use; any open transaction was rolled back
     // when it was dropped, so the client is still usable (and replaced if it is closed).
@@ -298,6 +333,7 @@ impl PostgresStore {
             config,
             schema,
             writer: Mutex::new(None),
+            writer_lock: Mutex::new(WriterLock::default()),
             readers: Pool::new(MAX_READERS, |c| !c.client.is_closed()),
             sql: Sql::new(),
             keys,
@@ -352,6 +388,55 @@ impl PostgresStore {
         })
     }
 
+    /// Holds the writer lock, taking it (again) if its session is gone: at the claim, and
+    /// before every commit of a store that claimed it, so a writer never writes without it.
+    fn hold_writer_lock(&self, state: &mut WriterLock) -> Result<()> {
+        // An idle sync client does not notice that its session ended (a database restart, an
+        // administrator's pg_terminate_backend): ask, one round trip per group commit.
+        if let Some(session) = state.session.as_mut()
+            && session.is_valid(WRITER_LOCK_WAIT).is_ok()
+        {
+            return Ok(());
+        }
+        if let Some(dead) = state.session.take() {
+            // Closing a dead session may block until the network gives up: not on the writer.
+            std::thread::spawn(move || drop(dead));
+        }
+        let mut client = self.connect(false)?.client;
+        client.batch_execute(&format!(
+            "SET application_name = 'onewindow writer'; SET lock_timeout = '{}ms'",
+            WRITER_LOCK_WAIT.as_millis()
+        ))?;
+        let schema: Option<String> = client
+            .query_one("SELECT current_schema()", &[])?
+            .try_get(0)?;
+        let schema = schema.unwrap_or_default();
+        let key = writer_lock_key(&schema);
+        match client.execute(
+            "SELECT pg_advisory_lock($1, $2)",
+            &[&WRITER_LOCK_CLASS, &key],
+        ) {
+            Ok(_) => {
+                client.batch_execute("RESET lock_timeout")?;
+                state.session = Some(client);
+                Ok(())
+            }
+            Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+                let holder = lock_holder(&mut client, key).unwrap_or_else(|_| "unknown".into());
+                let _ = std::thread::spawn(move || drop(client)).join();
+                Err(StoreError::WriterLocked(format!(
+                    "another OneWindow writer holds this store (PostgreSQL database {}, schema \
+                     {schema}; held by {holder}): only one `onewindow serve`, `rebuild` or \
+                     `purge` may write a store at a time. Stop the other one; a session left by \
+                     a process that died ends once PostgreSQL notices, or at once with \
+                     `SELECT pg_terminate_backend(pid)`",
+                    self.config.get_dbname().unwrap_or("?"),
+                )))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Runs `f` with the writer client, reconnecting first if the connection was lost.
     fn write<T>(&self, f: impl FnOnce(&mut PgConn) -> PgResult<T>) -> Result<T> {
         let mut guard = lock(&self.writer);
@@ -401,6 +486,28 @@ impl PostgresStore {
                 .transpose()
         })
     }
+}
+
+/// Who holds the writer lock `key`, in words, for the refusal of a second writer.
+fn lock_holder(client: &mut Client, key: i32) -> PgResult<String> {
+    let row = client.query_opt(
+        "SELECT a.pid, COALESCE(host(a.client_addr), 'a local socket'), \
+                COALESCE(a.application_name, ''), to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') \
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 \
+           AND l.classid::int8 = $1 AND l.objid::int8 = $2",
+        &[&i64::from(WRITER_LOCK_CLASS), &i64::from(key)],
+    )?;
+    Ok(match row {
+        Some(r) => format!(
+            "the session of PostgreSQL backend pid {} ({}, from {}, since {})",
+            r.try_get::<_, i32>(0)?,
+            r.try_get::<_, String>(2)?,
+            r.try_get::<_, String>(1)?,
+            r.try_get::<_, Option<String>>(3)?.unwrap_or_default(),
+        ),
+        None => "a session that has just ended".into(),
+    })
 }
 
 fn migrate(client: &mut Client, list: &[Migration]) -> Result<()> {
@@ -1012,12 +1119,72 @@ impl Store for PostgresStore {
         })
     }
 
+    fn restore_point(&self) -> Result<RestorePoint> {
+        let sql = &self.sql;
+        let (positions, mut state) = self.read(|c| {
+            let positions = c.statement(&sql.positions)?;
+            let load_state = c.statement(&sql.load_state)?;
+            // One snapshot for both: a commit landing between two reads would leave the state
+            // behind the positions.
+            let mut tx = c
+                .client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let r = tx.query_one(&positions, &[])?;
+            let positions = Positions {
+                journal: r.try_get(0)?,
+                applied: r.try_get(1)?,
+                receipt: r.try_get(2)?,
+            };
+            let state = tx
+                .query(&load_state, &[])?
+                .iter()
+                .map(state_from)
+                .collect::<PgResult<Vec<_>>>()?;
+            tx.commit()?;
+            Ok((positions, state))
+        })?;
+        for r in &mut state {
+            open_state(&self.keys, r)?;
+        }
+        Ok(RestorePoint { positions, state })
+    }
+
+    fn claim_writer(&self) -> Result<()> {
+        let mut state = lock(&self.writer_lock);
+        self.hold_writer_lock(&mut state)?;
+        state.claimed = true;
+        Ok(())
+    }
+
     fn commit(&self, batch: &Batch) -> Result<()> {
         let stats = crate::stats::merge(&batch.stats)?;
         let sealed = Sealed::of(&self.keys, batch)?;
+        {
+            let mut state = lock(&self.writer_lock);
+            if state.claimed {
+                self.hold_writer_lock(&mut state)?;
+            }
+        }
         self.write(|c| {
             let statements = WriteStatements::prepare(c, &self.sql, batch, &stats)?;
+            let applied_for_update = match batch.base {
+                Some(_) => Some(c.statement(&self.sql.applied_for_update)?),
+                None => None,
+            };
             let mut tx = c.client.transaction()?;
+            if let (Some(built_on), Some(st)) = (batch.base, &applied_for_update) {
+                // Locks the position row: a concurrent commit waits, and this reads the latest.
+                let applied = match tx.query_opt(st, &[])? {
+                    Some(r) => r.try_get::<_, i64>(0)?,
+                    None => 0,
+                };
+                if applied != built_on {
+                    return Ok(Err(StoreError::Stale { built_on, applied }));
+                }
+            }
             let redacted = write_batch(&mut tx, &statements, batch, &stats, &sealed)?;
             if redacted != batch.redact.len() as u64 {
                 // Dropping the transaction rolls the whole batch back.

@@ -21,8 +21,8 @@ use crate::seal::{Context, KeyRing, SealError};
 use crate::{
     Batch, CertificateChange, CertificateRow, CredentialRow, DeclarationRow, EnterpriseRow,
     JournalRecord, KeyUsage, Positions, QuotaRow, ReceiptRow, RecordQuery, RecordRow, ResealStep,
-    Result, RowKey, SealedTable, SessionRow, StatQuery, StatRow, StatTable, StateRow, Store,
-    StoreError, TaxBillRow, UserRow,
+    RestorePoint, Result, RowKey, SealedTable, SessionRow, StatQuery, StatRow, StatTable, StateRow,
+    Store, StoreError, TaxBillRow, UserRow,
 };
 
 /// Reader connections open at most (queries beyond that wait for one to be free).
@@ -292,6 +292,22 @@ fn migrate(conn: &mut Connection, list: &[Migration]) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// The positions, read on `conn` (inside the caller's transaction, if it has one open).
+fn positions_in(conn: &Connection) -> rusqlite::Result<Positions> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT (SELECT COALESCE(MAX(seq), 0) FROM journal),
+                COALESCE((SELECT applied FROM store_position WHERE id = 1), 0),
+                (SELECT COALESCE(MAX(seq), 0) FROM receipts)",
+    )?;
+    stmt.query_row([], |r| {
+        Ok(Positions {
+            journal: r.get(0)?,
+            applied: r.get(1)?,
+            receipt: r.get(2)?,
+        })
+    })
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -591,20 +607,33 @@ impl Store for SqliteStore {
     }
 
     fn positions(&self) -> Result<Positions> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT (SELECT COALESCE(MAX(seq), 0) FROM journal),
-                        COALESCE((SELECT applied FROM store_position WHERE id = 1), 0),
-                        (SELECT COALESCE(MAX(seq), 0) FROM receipts)",
-            )?;
-            stmt.query_row([], |r| {
-                Ok(Positions {
-                    journal: r.get(0)?,
-                    applied: r.get(1)?,
-                    receipt: r.get(2)?,
-                })
-            })
-        })
+        self.read(|conn| positions_in(conn))
+    }
+
+    fn restore_point(&self) -> Result<RestorePoint> {
+        let sql = &self.sql;
+        let (positions, mut state) = self.read(|conn| {
+            // One read transaction: WAL gives it one snapshot, taken at its first read.
+            let tx = conn.transaction()?;
+            let positions = positions_in(&tx)?;
+            let state = {
+                let mut stmt = tx.prepare_cached(&sql.load_state)?;
+                let rows = stmt.query_map([], state_from)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            tx.commit()?;
+            Ok((positions, state))
+        })?;
+        for r in &mut state {
+            open_state(&self.keys, r)?;
+        }
+        Ok(RestorePoint { positions, state })
+    }
+
+    fn claim_writer(&self) -> Result<()> {
+        // The data directory lock of the commands that write is the writer lock; a batch built
+        // on a stale position is refused by `commit` all the same.
+        Ok(())
     }
 
     fn commit(&self, batch: &Batch) -> Result<()> {
@@ -614,6 +643,17 @@ impl Store for SqliteStore {
         let sealed = Sealed::of(&self.keys, batch)?;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some(built_on) = batch.base {
+                // The write lock is held: this is the latest committed position.
+                let applied: i64 = tx
+                    .prepare_cached(
+                        "SELECT COALESCE((SELECT applied FROM store_position WHERE id = 1), 0)",
+                    )?
+                    .query_row([], |r| r.get(0))?;
+                if applied != built_on {
+                    return Ok(Err(StoreError::Stale { built_on, applied }));
+                }
+            }
             if !batch.append.is_empty() {
                 let mut stmt = tx.prepare_cached(&sql.insert_journal)?;
                 for (j, body) in batch.append.iter().zip(&sealed.append) {
@@ -758,8 +798,8 @@ impl Store for SqliteStore {
             append_audit_tx(&tx, &sql.insert_audit, &batch.audit)?;
             tx.prepare_cached("UPDATE store_position SET applied = ?1 WHERE id = 1")?
                 .execute([batch.applied])?;
-            tx.commit()
-        })
+            tx.commit().map(Ok)
+        })?
     }
 
     fn journal_after(&self, after: i64, limit_n: usize) -> Result<Vec<JournalRecord>> {

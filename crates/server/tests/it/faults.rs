@@ -1,8 +1,9 @@
 //! A store that fails: nothing of a failed group commit is acknowledged, what was applied on top
-//! of it is refused too, and the pipeline heals by itself when the store comes back.
+//! of it is refused too, and the pipeline heals by itself when the store comes back. And a store
+//! where the last commit of a killed writer lands late, while its successor restores itself.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use domain::clearance::ReleaseAll;
 use server::intake;
@@ -15,10 +16,37 @@ use traffic::{Case, Generator, Mix};
 
 use crate::support::now_ms;
 
-/// Delegates to a real store; `commit` fails while `down` is set (like a full disk).
+/// Delegates to a real store; `commit` fails while `down` is set (like a full disk). While
+/// `hold` is set, `commit` keeps the batch instead of writing it and fails: the writer was killed
+/// with its `COMMIT` on the way. With `land_after_restore_read` set, that batch is written right
+/// after the next restore read returns: the killed writer's slow commit lands while its
+/// successor restores itself.
 struct Flaky {
     inner: Arc<dyn Store>,
     down: AtomicBool,
+    hold: AtomicBool,
+    held: Mutex<Option<Batch>>,
+    land_after_restore_read: AtomicBool,
+}
+
+impl Flaky {
+    fn over(inner: Arc<dyn Store>) -> Flaky {
+        Flaky {
+            inner,
+            down: AtomicBool::new(false),
+            hold: AtomicBool::new(false),
+            held: Mutex::new(None),
+            land_after_restore_read: AtomicBool::new(false),
+        }
+    }
+
+    /// The late commit lands, if it is its moment.
+    fn land(&self) {
+        if self.land_after_restore_read.swap(false, Ordering::SeqCst) {
+            let batch = self.held.lock().unwrap().take().expect("a held batch");
+            self.inner.commit(&batch).expect("the late commit lands");
+        }
+    }
 }
 
 impl Store for Flaky {
@@ -32,6 +60,12 @@ impl Store for Flaky {
         if self.down.load(Ordering::SeqCst) {
             return Err(StoreError::Other("disk full (simulated)".into()));
         }
+        if self.hold.load(Ordering::SeqCst) {
+            *self.held.lock().unwrap() = Some(batch.clone());
+            return Err(StoreError::Other(
+                "killed before the commit returned".into(),
+            ));
+        }
         self.inner.commit(batch)
     }
     fn journal_after(&self, after: i64, limit: usize) -> Result<Vec<JournalRecord>> {
@@ -39,6 +73,14 @@ impl Store for Flaky {
     }
     fn load_state(&self) -> Result<Vec<StateRow>> {
         self.inner.load_state()
+    }
+    fn restore_point(&self) -> Result<store::RestorePoint> {
+        let point = self.inner.restore_point();
+        self.land();
+        point
+    }
+    fn claim_writer(&self) -> Result<()> {
+        self.inner.claim_writer()
     }
     fn reset_projections(&self) -> Result<()> {
         self.inner.reset_projections()
@@ -203,10 +245,7 @@ fn a_failed_commit_is_not_acknowledged_and_the_pipeline_heals_when_the_store_ret
         keys,
     )
     .unwrap();
-    let flaky = Arc::new(Flaky {
-        inner: inner.clone(),
-        down: AtomicBool::new(false),
-    });
+    let flaky = Arc::new(Flaky::over(inner.clone()));
     let pipeline = Pipeline::start(
         flaky.clone(),
         PipelineConfig::default(),
@@ -263,4 +302,117 @@ fn a_failed_commit_is_not_acknowledged_and_the_pipeline_heals_when_the_store_ret
     assert_eq!(after.journal, before.journal + set.messages.len() as i64);
     assert_eq!(after.applied, after.journal);
     pipeline.shutdown();
+}
+
+/// Finding 3 of "Close the holes": the writer read the engine state and the journal positions in
+/// two snapshots. A slow commit of the killed writer that landed between them left the engine
+/// behind the position it believed it had, and its next commit overwrote newer rows: here, the
+/// buyer's quota lost the declaration that late commit released. Now the state and positions
+/// come from one snapshot and a commit is refused if the store moved on since the batch's base,
+/// so the successor restores itself (nothing acknowledged on the way) and the ledger is whole.
+fn a_late_commit_of_a_killed_writer_is_never_overwritten(inner: Arc<dyn Store>) {
+    let config = PipelineConfig::default();
+    let registry = traffic::registry_csv();
+    let filing = || {
+        Job::admin(
+            intake::FILING,
+            registry.clone().into_bytes(),
+            intake::admin_content(intake::FILING, registry.as_bytes(), now_ms()).unwrap(),
+            now_ms(),
+        )
+    };
+    // One buyer's run of declarations (four messages each); the first two fit the annual limit.
+    let run = Generator::new(33, Mix::default()).set_of(Case::OverAnnualLimit, now_ms());
+    let (first, second) = (&run.messages[0..4], &run.messages[4..8]);
+
+    // The writer that will be killed: its last commit (the message completing the first
+    // declaration, which releases it and reserves its quota) is on the way when it dies.
+    let killed = Arc::new(Flaky::over(inner.clone()));
+    let pipeline = Pipeline::start(killed.clone(), config.clone(), Arc::new(ReleaseAll)).unwrap();
+    pipeline.ingest.submit_blocking(filing()).unwrap();
+    for message in &first[..3] {
+        pipeline.ingest.submit_blocking(job(message)).unwrap();
+    }
+    killed.hold.store(true, Ordering::SeqCst);
+    assert!(pipeline.ingest.submit_blocking(job(&first[3])).is_err());
+    pipeline.shutdown();
+
+    // Its successor starts; the late commit lands right after the successor's first read.
+    let successor = Arc::new(Flaky::over(inner.clone()));
+    *successor.held.lock().unwrap() = killed.held.lock().unwrap().take();
+    successor
+        .land_after_restore_read
+        .store(true, Ordering::SeqCst);
+    let pipeline =
+        Pipeline::start(successor.clone(), config.clone(), Arc::new(ReleaseAll)).unwrap();
+    let mut refused = 0;
+    for message in second {
+        // A refusal acknowledges nothing; the sender tries again, as a client does after a 503.
+        loop {
+            match pipeline.ingest.submit_blocking(job(message)) {
+                Ok(_) => break,
+                Err(_) => {
+                    refused += 1;
+                    assert!(refused < 3, "the writer did not restore itself");
+                }
+            }
+        }
+    }
+    pipeline.shutdown();
+    assert_eq!(
+        refused, 1,
+        "the successor's first commit, built on a position the store had moved past, is refused"
+    );
+
+    // Both declarations are released and the buyer's quota holds both.
+    let rows = inner.declarations(None, None, 100).unwrap();
+    let released: Vec<_> = rows.iter().filter(|d| d.status == 800).collect();
+    assert_eq!(released.len(), 2, "both declarations released: {rows:?}");
+    let buyer = released[0].buyer_key.clone().unwrap();
+    assert!(
+        released
+            .iter()
+            .all(|d| d.buyer_key.as_ref() == Some(&buyer))
+    );
+    let year = domain::time::Timestamp(now_ms()).beijing_date().year;
+    let used = inner
+        .quota(&buyer, year)
+        .unwrap()
+        .map_or(0, |q| q.used_minor);
+    assert_eq!(
+        used,
+        released.iter().map(|d| d.value_minor).sum::<i64>(),
+        "the live quota ledger holds both released declarations"
+    );
+    // And the live projections are what the journal says.
+    let live = inner.projection_digest().unwrap();
+    server::pipeline::rebuild(inner.as_ref(), &config, &ReleaseAll).unwrap();
+    assert_eq!(
+        inner.projection_digest().unwrap(),
+        live,
+        "live state equals a rebuild"
+    );
+}
+
+#[test]
+fn a_late_commit_of_a_killed_writer_is_never_overwritten_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(store::KeyRing::generate("test").unwrap());
+    let inner = store::open(
+        &format!("sqlite:{}", dir.path().join("ow.db").display()),
+        keys,
+    )
+    .unwrap();
+    a_late_commit_of_a_killed_writer_is_never_overwritten(inner);
+}
+
+#[test]
+fn a_late_commit_of_a_killed_writer_is_never_overwritten_postgres() {
+    let Some(url) = crate::support::postgres_url("late_commit") else {
+        return;
+    };
+    let keys = Arc::new(store::KeyRing::generate("test").unwrap());
+    let inner = store::open(&url, keys).unwrap();
+    a_late_commit_of_a_killed_writer_is_never_overwritten(inner);
+    store::PostgresStore::drop_schema(&url).unwrap();
 }

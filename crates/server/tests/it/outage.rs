@@ -375,6 +375,19 @@ async fn an_unreachable_database_refuses_messages_with_503_and_the_server_heals_
         released > 0,
         "declarations sent during the outage are released after it"
     );
+    // Its writer lock died with the connections; it took it again before writing: another
+    // writer of the same store is still refused.
+    let second = url.clone();
+    let refusal = tokio::task::spawn_blocking(move || {
+        let keys = Arc::new(store::KeyRing::generate("other").unwrap());
+        store::open(&second, keys).unwrap().claim_writer()
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(refusal, Err(store::StoreError::WriterLocked(_))),
+        "the healed server holds the writer lock: {refusal:?}"
+    );
     let store = server.running.store.clone();
     server.running.stop().await;
     tokio::task::spawn_blocking(move || {

@@ -13,3 +13,4 @@ mod sealing;
 mod sqlite_only;
 mod statistics;
 mod throughput;
+mod writer;
