@@ -10,12 +10,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let kind = match first % 6 {
-        0 => server::intake::FILING,
-        1 => server::intake::TARIFF,
-        2 => server::intake::SETTINGS,
-        3 => server::intake::ACTION,
-        4 => server::intake::INDEX,
-        _ => server::signatures::CERTIFICATE,
+        0 => ingest::intake::FILING,
+        1 => ingest::intake::TARIFF,
+        2 => ingest::intake::SETTINGS,
+        3 => ingest::intake::ACTION,
+        4 => ingest::intake::INDEX,
+        _ => ingest::signatures::CERTIFICATE,
     };
-    let _ = server::intake::admin_content(kind, body, 1_767_240_000_000);
+    let _ = ingest::intake::admin_content(kind, body, 1_767_240_000_000);
 });

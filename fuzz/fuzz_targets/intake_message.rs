@@ -15,11 +15,11 @@ fuzz_target!(|data: &[u8]| {
     } else {
         domain::settings::SignaturePolicy::Required
     };
-    let gate = server::signatures::Gate::new(
+    let gate = ingest::signatures::Gate::new(
         policy,
-        std::sync::Arc::new(server::signatures::Certificates::default()),
+        std::sync::Arc::new(ingest::signatures::Certificates::default()),
     );
-    let _ = server::intake::prepare(
+    let _ = ingest::intake::prepare(
         body,
         is_json,
         &ceb::Limits::default(),

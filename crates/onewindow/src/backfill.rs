@@ -13,8 +13,8 @@ use domain::statistics::facts::Month;
 use domain::statistics::index::IndexAction;
 use domain::subject::Department;
 use domain::time::Timestamp;
-use server::intake::{self, ActionEntry, IndexEntry, Intake};
-use server::pipeline::{Accepted, Ingest, Job, Pipeline, PipelineConfig, PipelineError};
+use ingest::intake::{self, ActionEntry, IndexEntry, Intake};
+use ingest::pipeline::{Accepted, Ingest, Job, Pipeline, PipelineConfig, PipelineError};
 use store::{RecordQuery, Store};
 
 const HOUR: i64 = 3_600_000;
@@ -155,9 +155,9 @@ fn fill(
     ingest.submit_blocking(Job::admin(intake::FILING, csv.into_bytes(), filing, t0))?;
     crate::bench::file_demo_certificates(ingest, t0)?;
     // Messages are checked at the door as the live server checks them (signatures included).
-    let gate = server::signatures::Gate::new(
+    let gate = ingest::signatures::Gate::new(
         domain::settings::Settings::default().signatures,
-        std::sync::Arc::new(server::signatures::Certificates::load(store)?),
+        std::sync::Arc::new(ingest::signatures::Certificates::load(store)?),
     );
     let mut generator = traffic::Generator::new(seed, traffic::Mix::default());
     let limits = ceb::Limits::default();

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use domain::clearance::Supervised;
-use server::app::now_ms;
-use server::intake;
-use server::pipeline::{Accepted, Job, Pipeline, PipelineConfig, PipelineError};
+use ingest::clock::now_ms;
+use ingest::intake;
+use ingest::pipeline::{Accepted, Job, Pipeline, PipelineConfig, PipelineError};
 use tokio::sync::oneshot;
 
 #[derive(Args, Debug)]
@@ -163,13 +163,13 @@ fn verify_rate(messages: &[Message]) -> (f64, usize) {
 /// File every demo enterprise's test certificate (journal entries, as an administrator would).
 /// File the demo enterprises' test certificates (journaled, as the administrator would).
 pub(crate) fn file_demo_certificates(
-    ingest: &server::pipeline::Ingest,
+    ingest: &ingest::pipeline::Ingest,
     at_ms: i64,
 ) -> anyhow::Result<()> {
     for (code, certificate) in traffic::demo_certificates() {
-        let entry = server::signatures::CertificateEntry::file(code, certificate);
+        let entry = ingest::signatures::CertificateEntry::file(code, certificate);
         ingest.submit_blocking(Job::admin(
-            server::signatures::CERTIFICATE,
+            ingest::signatures::CERTIFICATE,
             entry.to_json(),
             intake::Intake::Certificate(Box::new(entry)),
             at_ms,
@@ -232,9 +232,9 @@ fn run_once(
         }
     }
     file_demo_certificates(&pipeline.ingest, now_ms())?;
-    let gate = server::signatures::Gate::new(
+    let gate = ingest::signatures::Gate::new(
         signatures,
-        Arc::new(server::signatures::Certificates::load(store.as_ref())?),
+        Arc::new(ingest::signatures::Certificates::load(store.as_ref())?),
     );
     let limits = ceb::Limits::default();
     let (pending_tx, pending_rx) = std::sync::mpsc::sync_channel::<Pending>(65_536);

@@ -131,9 +131,11 @@ pub fn file_registry(args: &ClientArgs, registry: &std::path::Path) -> anyhow::R
     let body =
         std::fs::read(registry).with_context(|| format!("reading {}", registry.display()))?;
     let text = String::from_utf8_lossy(&body);
-    let enterprises =
-        domain::registry::parse_registry_csv(&text, domain::time::Timestamp(server::app::now_ms()))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", registry.display()))?;
+    let enterprises = domain::registry::parse_registry_csv(
+        &text,
+        domain::time::Timestamp(ingest::clock::now_ms()),
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", registry.display()))?;
     let (status, answer) = call(
         args,
         "POST",

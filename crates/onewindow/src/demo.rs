@@ -15,7 +15,7 @@ use clap::Args;
 use serde_json::Value;
 
 use crate::StoreArgs;
-use server::app::now_ms;
+use ingest::clock::now_ms;
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {

@@ -468,7 +468,7 @@ pub fn serve_config(
         listen,
         store: store.target(),
         data_dir: store.data.clone(),
-        pipeline: server::pipeline::PipelineConfig {
+        pipeline: ingest::pipeline::PipelineConfig {
             buyer_secret,
             ..Default::default()
         },

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use domain::clearance::Supervised;
-use server::intake;
-use server::pipeline::{Job, Pipeline, PipelineConfig};
+use ingest::intake;
+use ingest::pipeline::{Job, Pipeline, PipelineConfig};
 
 use crate::StoreArgs;
-use server::app::now_ms;
+use ingest::clock::now_ms;
 
 pub fn buyer_secret(data: &Path) -> anyhow::Result<Vec<u8>> {
     server::app::load_or_create_secret(data)
@@ -141,17 +141,17 @@ fn replay_into(args: &ReplayArgs, start_ms: i64, scratch: &Path) -> anyhow::Resu
         let bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
         let certificate = ceb::dsig::Certificate::from_pem_or_der(&bytes)
             .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-        let entry = server::signatures::CertificateEntry::file(code, &certificate);
+        let entry = ingest::signatures::CertificateEntry::file(code, &certificate);
         pipeline.ingest.submit_blocking(Job::admin(
-            server::signatures::CERTIFICATE,
+            ingest::signatures::CERTIFICATE,
             entry.to_json(),
             intake::Intake::Certificate(Box::new(entry)),
             start_ms,
         ))?;
     }
-    let gate = server::signatures::Gate::new(
+    let gate = ingest::signatures::Gate::new(
         policy,
-        Arc::new(server::signatures::Certificates::load(store.as_ref())?),
+        Arc::new(ingest::signatures::Certificates::load(store.as_ref())?),
     );
     let limits = ceb::Limits::default();
     let (mut written, mut refused) = (0usize, 0usize);
@@ -224,7 +224,7 @@ pub fn rebuild(args: &StoreArgs) -> anyhow::Result<ExitCode> {
         buyer_secret: buyer_secret(&args.data)?,
         ..Default::default()
     };
-    let replayed = server::pipeline::rebuild(store.as_ref(), &config, &Supervised)?;
+    let replayed = ingest::pipeline::rebuild(store.as_ref(), &config, &Supervised)?;
     let after = store.projection_digest()?;
     println!(
         "rebuilt from {replayed} journal entries; projections {}",

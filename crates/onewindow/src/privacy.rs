@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use domain::time::{CivilDate, Timestamp};
-use server::app::now_ms;
-use server::pipeline::PipelineConfig;
+use ingest::clock::now_ms;
+use ingest::pipeline::PipelineConfig;
 use store::audit::AuditEntry;
 use store::{KeyRing, RowKey, SealedTable, Store};
 
@@ -302,7 +302,7 @@ pub fn purge(args: &PurgeArgs) -> anyhow::Result<ExitCode> {
         buyer_secret: crate::offline::buyer_secret(&args.store.data)?,
         ..Default::default()
     };
-    let summary = server::purge::purge(
+    let summary = ingest::purge::purge(
         store.as_ref(),
         &config,
         start_of(before),

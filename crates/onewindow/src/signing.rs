@@ -98,7 +98,7 @@ fn write_file(path: &Path, bytes: &[u8], private: bool) -> anyhow::Result<()> {
 }
 
 fn now_ms() -> i64 {
-    server::app::now_ms()
+    ingest::clock::now_ms()
 }
 
 /// `onewindow keygen`: a fresh key and a self-signed certificate for it.

@@ -17,10 +17,10 @@ use store::{CredentialRow, DeclarationRow, EnterpriseRow, ReceiptRow, Store, Tax
 use crate::app::now_ms;
 use crate::audit::{self, Source};
 use crate::auth::{self, Principal};
-use crate::intake::{self, Intake};
-use crate::pipeline::{Ingest, Job};
 use crate::problem::Problem;
 use crate::view;
+use ingest::intake::{self, Intake};
+use ingest::pipeline::{Ingest, Job};
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -34,17 +34,17 @@ pub struct AppState {
     /// The web portal's configuration and look-up limits (`portal/`).
     pub portal: Arc<crate::portal::Portal>,
     /// The certificates on file, by enterprise: what intake checks signatures against.
-    pub certificates: Arc<crate::signatures::Certificates>,
+    pub certificates: Arc<ingest::signatures::Certificates>,
 }
 
 impl AppState {
     /// What intake checks a message's signature with, under the settings in force.
-    pub fn signature_gate(&self) -> crate::signatures::Gate {
+    pub fn signature_gate(&self) -> ingest::signatures::Gate {
         let policy = match self.settings.read() {
             Ok(s) => s.signatures,
             Err(poisoned) => poisoned.into_inner().signatures,
         };
-        crate::signatures::Gate::new(policy, self.certificates.clone())
+        ingest::signatures::Gate::new(policy, self.certificates.clone())
     }
 }
 
@@ -167,9 +167,9 @@ async fn openapi() -> Response {
 pub(crate) async fn submit(
     state: &AppState,
     job: Job,
-) -> Result<crate::pipeline::Accepted, Problem> {
+) -> Result<ingest::pipeline::Accepted, Problem> {
     let rx = state.ingest.submit(job).map_err(|e| match e {
-        crate::pipeline::PipelineError::Refused(why) => {
+        ingest::pipeline::PipelineError::Refused(why) => {
             Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-text", why)
         }
         e => Problem::unavailable(&e),
@@ -186,7 +186,7 @@ pub(crate) async fn declare(
     sender: String,
     body: Bytes,
     is_json: bool,
-) -> Result<crate::pipeline::Accepted, Problem> {
+) -> Result<ingest::pipeline::Accepted, Problem> {
     let received_at_ms = now_ms();
     let limits = state.limits.clone();
     let sender_for_parse = sender.clone();

@@ -15,7 +15,10 @@ use tokio::task::JoinHandle;
 use crate::api::{self, AppState};
 use crate::auth;
 use crate::guard::{self, Guard, GuardConfig};
-use crate::pipeline::{Pipeline, PipelineConfig};
+use ingest::pipeline::{Pipeline, PipelineConfig};
+
+/// The wall clock in Unix milliseconds (`ingest::clock`, the one place the shell reads time).
+pub use ingest::clock::now_ms;
 
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
@@ -58,15 +61,6 @@ impl Running {
     pub async fn wait(self) {
         let _ = self.task.await;
     }
-}
-
-/// The wall clock in Unix milliseconds: the one place the shell reads time (the engine gets it
-/// as an argument, recorded in the journal).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Make sure an administrator credential exists; if this call creates it, write the token to
@@ -126,7 +120,7 @@ pub async fn start_with(
         let store = store.clone();
         tokio::task::spawn_blocking(move || store.claim_writer())
             .await?
-            .map_err(crate::pipeline::PipelineError::Claim)?;
+            .map_err(ingest::pipeline::PipelineError::Claim)?;
     }
     let admin_token = {
         let store = store.clone();
@@ -143,7 +137,7 @@ pub async fn start_with(
         let store = store.clone();
         Arc::new(
             tokio::task::spawn_blocking(move || {
-                crate::signatures::Certificates::load(store.as_ref())
+                ingest::signatures::Certificates::load(store.as_ref())
             })
             .await??,
         )
@@ -201,7 +195,7 @@ const CERTIFICATE_RELOAD: std::time::Duration = std::time::Duration::from_secs(3
 
 fn reload_certificates(
     store: Arc<dyn Store>,
-    cache: Arc<crate::signatures::Certificates>,
+    cache: Arc<ingest::signatures::Certificates>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(CERTIFICATE_RELOAD);

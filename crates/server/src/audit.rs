@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use domain::clearance::{Action, Outcome, SubjectRef};
+use domain::clearance::{Action, SubjectRef};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use store::audit::{AuditEntry, AuditQuery, AuditRecord};
@@ -179,15 +179,6 @@ pub fn action_target(action: &Action) -> String {
         Action::Entrust { partner, .. } => partner.clone(),
         Action::Entrustment { id, .. } => id.clone(),
         Action::AdoptRules { version, .. } => format!("rules-{version}"),
-    }
-}
-
-/// `ok` or `refused: <why>` for the audit log.
-pub fn outcome_text(outcome: Option<&Outcome>) -> String {
-    match outcome {
-        Some(Ok(_)) => "ok".to_owned(),
-        Some(Err(refused)) => format!("refused: {}", domain::personal::mask_text(&refused.message)),
-        None => "no outcome".to_owned(),
     }
 }
 

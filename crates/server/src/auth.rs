@@ -81,7 +81,7 @@ impl Principal {
     }
 }
 
-pub const ADMIN: &str = "admin";
+pub use ingest::pipeline::ADMIN;
 pub const REGULATOR: &str = "regulator";
 pub const AUDITOR: &str = "auditor";
 /// Not an enterprise code (those are 10 characters): matches no declaration, bill or record.

@@ -14,10 +14,10 @@ use store::CertificateRow;
 use crate::api::{AppState, authenticate, blocking, submit};
 use crate::app::now_ms;
 use crate::auth::Principal;
-use crate::intake::Intake;
-use crate::pipeline::Job;
 use crate::problem::Problem;
-use crate::signatures::{CERTIFICATE, CertificateEntry};
+use ingest::intake::Intake;
+use ingest::pipeline::Job;
+use ingest::signatures::{CERTIFICATE, CertificateEntry};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

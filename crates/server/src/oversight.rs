@@ -24,9 +24,9 @@ use store::{RecordQuery, RecordRow};
 use crate::api::{AppState, authenticate, blocking, submit};
 use crate::app::now_ms;
 use crate::auth::Principal;
-use crate::intake::{self, ActionEntry, Intake};
-use crate::pipeline::Job;
 use crate::problem::Problem;
+use ingest::intake::{self, ActionEntry, Intake};
+use ingest::pipeline::Job;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -182,7 +182,7 @@ pub(crate) async fn act(
     action: Action,
 ) -> Result<Json<Value>, Problem> {
     let received_at_ms = now_ms();
-    let action = crate::intake::minimise(action, &state.buyer_secret);
+    let action = ingest::intake::minimise(action, &state.buyer_secret);
     let audit = crate::audit::action_entry(principal, &action, &crate::audit::current_source());
     let entry = ActionEntry {
         actor: principal.actor(),

@@ -31,9 +31,9 @@ use store::{RecordQuery, StatDim, StatQuery, StatRow, StatTable, Store, StoreErr
 use crate::api::{AppState, authenticate, blocking, submit};
 use crate::app::now_ms;
 use crate::auth::Principal;
-use crate::intake::{self, IndexEntry, Intake};
-use crate::pipeline::Job;
 use crate::problem::Problem;
+use ingest::intake::{self, IndexEntry, Intake};
+use ingest::pipeline::Job;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -23,9 +23,9 @@ use super::{Ctx, encode, form_value};
 use crate::api::{AppState, admin_entry, blocking, refuse_listed, submit};
 use crate::app::now_ms;
 use crate::auth::Principal;
-use crate::intake::{self, Intake};
-use crate::pipeline::Job;
 use crate::problem::Problem;
+use ingest::intake::{self, Intake};
+use ingest::pipeline::Job;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use domain::clearance::{ReleaseAll, Supervised};
-use server::pipeline::PipelineConfig;
+use ingest::pipeline::PipelineConfig;
 use traffic::{Generator, Mix};
 
 use crate::support::{self, has, now_ms};
@@ -94,7 +94,7 @@ async fn traffic_then_rebuild(store: Option<String>) {
     assert_eq!(positions.applied, positions.journal);
     let replayed = tokio::task::spawn_blocking({
         let store = store.clone();
-        move || server::pipeline::rebuild(store.as_ref(), &PipelineConfig::default(), &Supervised)
+        move || ingest::pipeline::rebuild(store.as_ref(), &PipelineConfig::default(), &Supervised)
     })
     .await
     .unwrap()

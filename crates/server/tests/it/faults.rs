@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use domain::clearance::ReleaseAll;
-use server::intake;
-use server::pipeline::{Job, Pipeline, PipelineConfig};
+use ingest::intake;
+use ingest::pipeline::{Job, Pipeline, PipelineConfig};
 use store::{
     Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
     ReceiptRow, RecordQuery, RecordRow, Result, StateRow, Store, StoreError, TaxBillRow,
@@ -386,7 +386,7 @@ fn a_late_commit_of_a_killed_writer_is_never_overwritten(inner: Arc<dyn Store>) 
     );
     // And the live projections are what the journal says.
     let live = inner.projection_digest().unwrap();
-    server::pipeline::rebuild(inner.as_ref(), &config, &ReleaseAll).unwrap();
+    ingest::pipeline::rebuild(inner.as_ref(), &config, &ReleaseAll).unwrap();
     assert_eq!(
         inner.projection_digest().unwrap(),
         live,

@@ -736,9 +736,9 @@ async fn an_enterprise_applies_online_and_the_zone_office_files_it() {
     server.running.stop().await;
     let (before, replayed, after) = tokio::task::spawn_blocking(move || {
         let before = store.projection_digest().unwrap();
-        let replayed = server::pipeline::rebuild(
+        let replayed = ingest::pipeline::rebuild(
             store.as_ref(),
-            &server::pipeline::PipelineConfig::default(),
+            &ingest::pipeline::PipelineConfig::default(),
             &domain::clearance::Supervised,
         )
         .unwrap();

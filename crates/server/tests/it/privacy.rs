@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use ceb::message::Node;
 use domain::clearance::{DeclarationId, Supervised};
+use ingest::pipeline::PipelineConfig;
 use serde_json::{Value, json};
-use server::pipeline::PipelineConfig;
 use store::Store;
 use traffic::{Case, DeclarationSet, Generator, Mix, Scheme};
 
@@ -662,7 +662,7 @@ async fn a_purge_removes_personal_data_and_a_rebuild_reproduces_the_same_project
     let digest_before = store.projection_digest().unwrap();
     let config = PipelineConfig::default();
     // A dry run changes nothing.
-    let dry = server::purge::purge(
+    let dry = ingest::purge::purge(
         store.as_ref(),
         &config,
         now_ms() + 86_400_000,
@@ -674,7 +674,7 @@ async fn a_purge_removes_personal_data_and_a_rebuild_reproduces_the_same_project
     assert_eq!(store.projection_digest().unwrap(), digest_before);
     assert!(dry.declarations > 20, "{dry:?}");
 
-    let summary = server::purge::purge(
+    let summary = ingest::purge::purge(
         store.as_ref(),
         &config,
         now_ms() + 86_400_000,
@@ -720,7 +720,7 @@ async fn a_purge_removes_personal_data_and_a_rebuild_reproduces_the_same_project
     assert!(!stored.contains(&person.id_number));
 
     // Purging again finds nothing more to do.
-    let again = server::purge::purge(
+    let again = ingest::purge::purge(
         store.as_ref(),
         &config,
         now_ms() + 86_400_000,
@@ -733,14 +733,14 @@ async fn a_purge_removes_personal_data_and_a_rebuild_reproduces_the_same_project
     assert_eq!(store.projection_digest().unwrap(), purged_digest);
 
     // A rebuild from the redacted journal reproduces exactly what the purge left.
-    let replayed = server::pipeline::rebuild(store.as_ref(), &config, &Supervised).unwrap();
+    let replayed = ingest::pipeline::rebuild(store.as_ref(), &config, &Supervised).unwrap();
     assert!(replayed > 40);
     assert_eq!(store.projection_digest().unwrap(), purged_digest);
     assert_eq!(projections(store.as_ref()), before);
     let journal = store.journal_after(0, 1_000_000).unwrap();
     let redacted = journal
         .iter()
-        .find(|j| j.kind.starts_with("CEB") && server::purge::is_redacted_body(&j.body))
+        .find(|j| j.kind.starts_with("CEB") && ingest::purge::is_redacted_body(&j.body))
         .unwrap();
     let body: Value = serde_json::from_slice(&redacted.body).unwrap();
     assert_eq!(

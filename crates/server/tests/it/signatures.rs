@@ -5,9 +5,9 @@
 
 use ceb::dsig::{self, PrivateKey, Signer};
 use domain::clearance::Supervised;
+use ingest::pipeline::PipelineConfig;
+use ingest::signatures::{Certificates, Gate};
 use serde_json::Value;
-use server::pipeline::PipelineConfig;
-use server::signatures::{Certificates, Gate};
 use traffic::{Case, GeneratedMessage, Generator, Mix};
 
 use crate::support::{self, TestServer, has, now_ms};
@@ -470,7 +470,7 @@ async fn a_rebuild_reproduces_filed_and_revoked_certificates() {
         1
     );
     let after = tokio::task::spawn_blocking(move || {
-        server::pipeline::rebuild(store.as_ref(), &PipelineConfig::default(), &Supervised).unwrap();
+        ingest::pipeline::rebuild(store.as_ref(), &PipelineConfig::default(), &Supervised).unwrap();
         store.certificates(None).unwrap()
     })
     .await

@@ -10,9 +10,9 @@ use domain::clearance::{Actor, Supervised};
 use domain::statistics::facts::Month;
 use domain::statistics::index::IndexAction;
 use domain::subject::Department;
+use ingest::intake::{self, IndexEntry, Intake};
+use ingest::pipeline::{Job, Pipeline, PipelineConfig};
 use serde_json::Value;
-use server::intake::{self, IndexEntry, Intake};
-use server::pipeline::{Job, Pipeline, PipelineConfig};
 use store::{Batch, StatCell, StatTable, Store};
 use traffic::{Generator, Mix};
 
@@ -407,9 +407,9 @@ fn past_quarter(store: Arc<dyn Store>) -> (String, Value, Vec<String>) {
     let mut generator = Generator::new(21, Mix::default());
     let limits = ceb::Limits::default();
     // The index is the subject here, not the door: signatures are not checked.
-    let gate = server::signatures::Gate::new(
+    let gate = ingest::signatures::Gate::new(
         domain::settings::SignaturePolicy::Off,
-        Arc::new(server::signatures::Certificates::default()),
+        Arc::new(ingest::signatures::Certificates::default()),
     );
     for (day, sets) in [
         ("20250110", 3),
@@ -516,7 +516,7 @@ fn reproducible(store: Arc<dyn Store>) -> (String, Value, Vec<String>) {
         before.1[0]["composite"], "100.00",
         "January is the base: 100"
     );
-    server::pipeline::rebuild(store.as_ref(), &PipelineConfig::default(), &Supervised).unwrap();
+    ingest::pipeline::rebuild(store.as_ref(), &PipelineConfig::default(), &Supervised).unwrap();
     let (_, months) = server::statistics::provisional_index(
         store.as_ref(),
         Month::parse("2025-01").unwrap(),

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
+use ingest::pipeline::PipelineConfig;
 use serde_json::Value;
 use server::app::{Running, ServeConfig};
-use server::pipeline::PipelineConfig;
 
 pub struct TestServer {
     pub running: Running,
@@ -263,12 +263,12 @@ pub fn has(receipts: &[Value], message_type: &str, status: &str) -> bool {
 
 /// The signature gate of a pipeline driven directly (no HTTP): signatures required, the demo
 /// enterprises' test certificates on file.
-pub fn demo_gate() -> server::signatures::Gate {
+pub fn demo_gate() -> ingest::signatures::Gate {
     let filed = traffic::demo_certificates()
         .into_iter()
         .map(|(code, c)| (code.to_string(), c.clone()));
-    server::signatures::Gate::new(
+    ingest::signatures::Gate::new(
         domain::settings::SignaturePolicy::Required,
-        std::sync::Arc::new(server::signatures::Certificates::of(filed)),
+        std::sync::Arc::new(ingest::signatures::Certificates::of(filed)),
     )
 }

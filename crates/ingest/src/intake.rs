@@ -10,8 +10,6 @@ use domain::tariff::Tariff;
 use domain::time::Timestamp;
 use store::JournalRecord;
 
-use crate::problem::Problem;
-
 /// Journal kinds of administrative entries.
 pub const FILING: &str = "FILING";
 pub const TARIFF: &str = "TARIFF";
@@ -142,54 +140,6 @@ impl std::fmt::Display for Refusal {
                 "BaseTransfer/copCode {transmitter} is not the credential's enterprise {credential}"
             ),
             Refusal::BadJson(e) => write!(f, "not a JSON message: {e}"),
-        }
-    }
-}
-
-impl From<Refusal> for Problem {
-    fn from(refusal: Refusal) -> Problem {
-        use axum::http::StatusCode;
-        let title = refusal.to_string();
-        match refusal {
-            Refusal::Invalid { rejection, ceb900 } => {
-                let issues: Vec<serde_json::Value> = rejection
-                    .issues
-                    .iter()
-                    .map(|i| serde_json::json!({ "path": i.path, "rule": i.rule, "detail": i.detail }))
-                    .collect();
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-message", title).extra(
-                    serde_json::json!({
-                        "code": rejection.code,
-                        "messageType": rejection.message_type,
-                        "guid": rejection.guid,
-                        "issues": issues,
-                        "ceb900": ceb900,
-                    }),
-                )
-            }
-            Refusal::NotADeclaration(_) => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "not-a-declaration", title)
-            }
-            Refusal::SenderMismatch { .. } => {
-                Problem::new(StatusCode::FORBIDDEN, "sender-mismatch", title)
-            }
-            Refusal::BadJson(_) => Problem::new(StatusCode::BAD_REQUEST, "bad-json", title),
-            Refusal::Signature { rejection, ceb900 } => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-signature",
-                title,
-            )
-            .extra(serde_json::json!({
-                "code": rejection.code,
-                "messageType": rejection.message_type,
-                "guid": rejection.guid,
-                "issues": rejection
-                    .issues
-                    .iter()
-                    .map(|i| serde_json::json!({ "path": i.path, "rule": i.rule, "detail": i.detail }))
-                    .collect::<Vec<_>>(),
-                "ceb900": ceb900,
-            })),
         }
     }
 }
@@ -386,7 +336,7 @@ fn json_envelope(body: &[u8]) -> Result<(String, serde_json::Value), String> {
         message_type: String,
         message: serde_json::Value,
     }
-    let envelope: Envelope = crate::problem::from_json(body)?;
+    let envelope: Envelope = crate::json::from_json(body)?;
     Ok((envelope.message_type, envelope.message))
 }
 
@@ -394,7 +344,7 @@ fn message_of_json(message_type: &str, value: serde_json::Value) -> Result<ceb::
     use ceb::Message as M;
     use ceb::message as wire;
     fn read<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
-        crate::problem::from_json_value(value).map_err(|e| format!("message.{e}"))
+        crate::json::from_json_value(value).map_err(|e| format!("message.{e}"))
     }
     let message = match message_type {
         "CEB311Message" => M::Ceb311(read::<wire::Ceb311Message>(value)?),

@@ -33,6 +33,10 @@ use tokio::sync::oneshot;
 use crate::intake::{self, Intake};
 use crate::outlet;
 
+/// The sender of administrative entries (filings, tariffs, settings), and the subject of the
+/// administrator's credential.
+pub const ADMIN: &str = "admin";
+
 /// What a submitter gets back once its message is durable.
 #[derive(Clone, Debug)]
 pub struct Accepted {
@@ -92,7 +96,7 @@ impl Job {
 
     /// An administrative entry (filing, tariff, settings) with its parsed content.
     pub fn admin(kind: &str, body: Vec<u8>, content: Intake, received_at_ms: i64) -> Job {
-        Job::staff(crate::auth::ADMIN, kind, body, content, received_at_ms)
+        Job::staff(ADMIN, kind, body, content, received_at_ms)
     }
 
     /// An administrative or supervision entry journaled under `sender` (admin, a regulator, or an
@@ -204,7 +208,7 @@ impl Pipeline {
         let (engine, positions) = restore(store.as_ref(), &config)?;
         let settings = engine.settings().clone();
         let upgrade = engine.rules_upgrade();
-        let adopt_at_ms = config.adopt_at_ms.unwrap_or_else(crate::app::now_ms);
+        let adopt_at_ms = config.adopt_at_ms.unwrap_or_else(crate::clock::now_ms);
         let (tx, rx) = crossbeam_channel::bounded::<Job>(config.max_batch * 4);
         let mut writer = Writer {
             store,
@@ -458,7 +462,7 @@ impl Writer {
             batch.records.extend(intake::application_record(&record));
             let outcome = self.engine.take_outcome();
             if let Some(mut entry) = job.audit.take() {
-                entry.outcome = crate::audit::outcome_text(outcome.as_ref());
+                entry.outcome = outcome_text(outcome.as_ref());
                 if outcome.is_none() {
                     entry.outcome = "ok".to_owned();
                 }
@@ -478,6 +482,15 @@ impl Writer {
         batch.applied = self.journal_seq;
         outlet::changes_into_batch(self.engine.take_changes(), &mut batch);
         (batch, answers)
+    }
+}
+
+/// `ok` or `refused: <why>` for the audit log (the reason masked: it may quote personal data).
+pub fn outcome_text(outcome: Option<&domain::clearance::Outcome>) -> String {
+    match outcome {
+        Some(Ok(_)) => "ok".to_owned(),
+        Some(Err(refused)) => format!("refused: {}", domain::personal::mask_text(&refused.message)),
+        None => "no outcome".to_owned(),
     }
 }
 

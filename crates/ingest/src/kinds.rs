@@ -1,0 +1,1 @@
+//! The message kinds the single window accepts.
