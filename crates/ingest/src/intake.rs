@@ -203,7 +203,7 @@ fn refuse_format(
             .all(|i| i.rule == "required" && i.path == format!("/{kind}/Signature"));
     if only_signature_missing
         && gate.policy == domain::settings::SignaturePolicy::Required
-        && crate::signatures::SIGNED_KINDS.contains(&kind.as_str())
+        && crate::kinds::of(&kind).is_some_and(|k| k.signed)
     {
         return refuse_signature(
             &ceb::dsig::SignatureError::Missing,
@@ -290,19 +290,7 @@ pub fn prepare(
 
 /// The enterprise named in BaseTransfer (the transmitter); `None` for receipts.
 pub fn transmitter(message: &ceb::Message) -> Option<&str> {
-    use ceb::Message as M;
-    let base = match message {
-        M::Ceb311(m) => &m.base_transfer,
-        M::Ceb411(m) => &m.base_transfer,
-        M::Ceb511(m) => &m.base_transfer,
-        M::Ceb513(m) => &m.base_transfer,
-        M::Ceb621(m) => &m.base_transfer,
-        M::Ceb623(m) => &m.base_transfer,
-        M::Ceb625(m) => &m.base_transfer,
-        M::Ceb711(m) => &m.base_transfer,
-        _ => return None,
-    };
-    Some(base.cop_code.as_str())
+    crate::kinds::of(message.message_type()).and_then(|kind| (kind.transmitter)(message))
 }
 
 /// The JSON equivalent of a declaration: `{"messageType": "CEB311Message", "message": {…}}`,
@@ -341,30 +329,13 @@ fn json_envelope(body: &[u8]) -> Result<(String, serde_json::Value), String> {
 }
 
 fn message_of_json(message_type: &str, value: serde_json::Value) -> Result<ceb::Message, String> {
-    use ceb::Message as M;
-    use ceb::message as wire;
-    fn read<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
-        crate::json::from_json_value(value).map_err(|e| format!("message.{e}"))
-    }
-    let message = match message_type {
-        "CEB311Message" => M::Ceb311(read::<wire::Ceb311Message>(value)?),
-        "CEB411Message" => M::Ceb411(read::<wire::Ceb411Message>(value)?),
-        "CEB511Message" => M::Ceb511(read::<wire::Ceb511Message>(value)?),
-        "CEB513Message" => M::Ceb513(read::<wire::Ceb513Message>(value)?),
-        "CEB621Message" => M::Ceb621(read::<wire::Ceb621Message>(value)?),
-        "CEB623Message" => M::Ceb623(read::<wire::Ceb623Message>(value)?),
-        "CEB625Message" => M::Ceb625(read::<wire::Ceb625Message>(value)?),
-        "CEB711Message" => M::Ceb711(read::<wire::Ceb711Message>(value)?),
-        _ => {
-            return Err(
-                "messageType is not a declaration this API accepts (CEB311Message, \
-                 CEB411Message, CEB511Message, CEB513Message, CEB621Message, CEB623Message, \
-                 CEB625Message or CEB711Message)"
-                    .to_owned(),
-            );
-        }
+    let Some(kind) = crate::kinds::of(message_type) else {
+        return Err(format!(
+            "messageType is not a declaration this API accepts ({})",
+            crate::kinds::listed()
+        ));
     };
-    Ok(message)
+    (kind.read_json)(value).map_err(|e| format!("message.{e}"))
 }
 
 /// The first string (or object key) in a JSON value that holds a character XML 1.0 does not

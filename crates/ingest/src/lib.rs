@@ -16,3 +16,23 @@ pub mod outlet;
 pub mod pipeline;
 pub mod purge;
 pub mod signatures;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod shape {
+    /// `scripts/check-shape.sh`: no HTTP in the writer's build, and no dependency on `server`.
+    #[test]
+    fn ingest_has_no_http() {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/check-shape.sh");
+        let out = std::process::Command::new("bash")
+            .arg(script)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

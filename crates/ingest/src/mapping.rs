@@ -49,7 +49,7 @@ macro_rules! withdrawal {
 }
 
 /// Collects conversion issues with the element path they belong to.
-struct Conv {
+pub(crate) struct Conv {
     issues: Vec<Issue>,
     path: String,
 }
@@ -108,7 +108,8 @@ impl Conv {
 
 /// Map every business node of a declaration message to a domain document, in document order.
 /// The message is consumed: its strings move into the documents instead of being copied.
-/// Receipts map to nothing (they are refused before this).
+/// Receipts map to nothing (they are refused before this). Which function maps a kind is its row
+/// in [`crate::kinds`].
 pub fn documents(message: ceb::Message) -> Result<Vec<Document>, Vec<Issue>> {
     let root = format!("/{}", message.message_type());
     let mut c = Conv {
@@ -116,100 +117,157 @@ pub fn documents(message: ceb::Message) -> Result<Vec<Document>, Vec<Issue>> {
         path: root.clone(),
     };
     let mut out = Vec::new();
-    match message {
-        ceb::Message::Ceb311(mut m) => {
-            for (i, node) in m.order.iter_mut().enumerate() {
-                out.push(Document::Order(order(&mut c, &root, i, node)));
-            }
-        }
-        ceb::Message::Ceb411(mut m) => {
-            for (i, node) in m.payment.iter_mut().enumerate() {
-                c.at(format!("{root}/Payment[{}]/PaymentHead", i + 1));
-                out.push(Document::Payment(payment(&mut c, &mut node.payment_head)));
-            }
-        }
-        ceb::Message::Ceb511(mut m) => {
-            for (i, node) in m.logistics.iter_mut().enumerate() {
-                c.at(format!("{root}/Logistics[{}]/LogisticsHead", i + 1));
-                out.push(Document::Waybill(waybill(&mut c, &mut node.logistics_head)));
-            }
-        }
-        ceb::Message::Ceb513(mut m) => {
-            for (i, s) in m.logistics_status.iter_mut().enumerate() {
-                c.at(format!("{root}/LogisticsStatus[{}]", i + 1));
-                out.push(Document::WaybillStatus(WaybillStatus {
-                    guid: std::mem::take(&mut s.guid),
-                    app_type: std::mem::take(&mut s.app_type),
-                    app_time: c.time("appTime", &s.app_time),
-                    app_status: std::mem::take(&mut s.app_status),
-                    logistics_code: std::mem::take(&mut s.logistics_code),
-                    logistics_name: std::mem::take(&mut s.logistics_name),
-                    logistics_no: std::mem::take(&mut s.logistics_no),
-                    logistics_status: std::mem::take(&mut s.logistics_status),
-                    logistics_time: c.time("logisticsTime", &s.logistics_time),
-                    note: std::mem::take(&mut s.note),
-                }));
-            }
-        }
-        ceb::Message::Ceb621(mut m) => {
-            for (i, node) in m.inventory.iter_mut().enumerate() {
-                out.push(Document::Inventory(inventory(&mut c, &root, i, node)));
-            }
-        }
-        ceb::Message::Ceb623(mut m) => {
-            for (i, x) in m.invt_cancel.iter_mut().enumerate() {
-                c.at(format!("{root}/InvtCancel[{}]", i + 1));
-                out.push(Document::Cancel(withdrawal!(Cancel, c, x, {})));
-            }
-        }
-        ceb::Message::Ceb625(mut m) => {
-            for (i, node) in m.invt_refund.iter_mut().enumerate() {
-                out.push(Document::Refund(refund(&mut c, &root, i, node)));
-            }
-        }
-        ceb::Message::Ceb711(mut m) => {
-            let h = &mut m.delivery.delivery_head;
-            c.at(format!("{root}/Delivery/DeliveryHead"));
-            let app_time = c.time("appTime", &h.app_time);
-            let mut lines = Vec::new();
-            for (i, l) in m.delivery.delivery_list.iter_mut().enumerate() {
-                c.at(format!("{root}/Delivery/DeliveryList[{}]", i + 1));
-                lines.push(DeliveryLine {
-                    gnum: c.int("gnum", &l.gnum),
-                    logistics_no: std::mem::take(&mut l.logistics_no),
-                    note: std::mem::take(&mut l.note),
-                });
-            }
-            out.push(Document::Delivery(Delivery {
-                guid: std::mem::take(&mut h.guid),
-                app_type: std::mem::take(&mut h.app_type),
-                app_time,
-                app_status: std::mem::take(&mut h.app_status),
-                customs_code: std::mem::take(&mut h.customs_code),
-                cop_no: std::mem::take(&mut h.cop_no),
-                pre_no: std::mem::take(&mut h.pre_no),
-                rkd_no: std::mem::take(&mut h.rkd_no),
-                operator_code: std::mem::take(&mut h.operator_code),
-                operator_name: std::mem::take(&mut h.operator_name),
-                ie_flag: std::mem::take(&mut h.ie_flag),
-                traf_mode: std::mem::take(&mut h.traf_mode),
-                traf_no: std::mem::take(&mut h.traf_no),
-                voyage_no: std::mem::take(&mut h.voyage_no),
-                bill_no: std::mem::take(&mut h.bill_no),
-                logistics_code: std::mem::take(&mut h.logistics_code),
-                logistics_name: std::mem::take(&mut h.logistics_name),
-                unload_location: std::mem::take(&mut h.unload_location),
-                note: std::mem::take(&mut h.note),
-                lines,
-            }));
-        }
-        _ => {}
+    if let Some(kind) = crate::kinds::of(message.message_type()) {
+        (kind.map)(message, &mut c, &root, &mut out);
     }
     if c.issues.is_empty() {
         Ok(out)
     } else {
         Err(c.issues)
     }
+}
+
+/// The maps of the message kinds, one per row of [`crate::kinds`].
+/// CEB311: one order per `Order` node.
+pub(crate) fn orders(
+    mut m: wire::Ceb311Message,
+    c: &mut Conv,
+    root: &str,
+    out: &mut Vec<Document>,
+) {
+    for (i, node) in m.order.iter_mut().enumerate() {
+        out.push(Document::Order(order(c, root, i, node)));
+    }
+}
+
+/// CEB411: one payment per `Payment` node.
+pub(crate) fn payments(
+    mut m: wire::Ceb411Message,
+    c: &mut Conv,
+    root: &str,
+    out: &mut Vec<Document>,
+) {
+    for (i, node) in m.payment.iter_mut().enumerate() {
+        c.at(format!("{root}/Payment[{}]/PaymentHead", i + 1));
+        out.push(Document::Payment(payment(c, &mut node.payment_head)));
+    }
+}
+
+/// CEB511: one waybill per `Logistics` node.
+pub(crate) fn waybills(
+    mut m: wire::Ceb511Message,
+    c: &mut Conv,
+    root: &str,
+    out: &mut Vec<Document>,
+) {
+    for (i, node) in m.logistics.iter_mut().enumerate() {
+        c.at(format!("{root}/Logistics[{}]/LogisticsHead", i + 1));
+        out.push(Document::Waybill(waybill(c, &mut node.logistics_head)));
+    }
+}
+
+/// CEB513: one waybill status per `LogisticsStatus` node.
+pub(crate) fn waybill_statuses(
+    mut m: wire::Ceb513Message,
+    c: &mut Conv,
+    root: &str,
+    out: &mut Vec<Document>,
+) {
+    for (i, s) in m.logistics_status.iter_mut().enumerate() {
+        c.at(format!("{root}/LogisticsStatus[{}]", i + 1));
+        out.push(Document::WaybillStatus(WaybillStatus {
+            guid: std::mem::take(&mut s.guid),
+            app_type: std::mem::take(&mut s.app_type),
+            app_time: c.time("appTime", &s.app_time),
+            app_status: std::mem::take(&mut s.app_status),
+            logistics_code: std::mem::take(&mut s.logistics_code),
+            logistics_name: std::mem::take(&mut s.logistics_name),
+            logistics_no: std::mem::take(&mut s.logistics_no),
+            logistics_status: std::mem::take(&mut s.logistics_status),
+            logistics_time: c.time("logisticsTime", &s.logistics_time),
+            note: std::mem::take(&mut s.note),
+        }));
+    }
+}
+
+/// CEB621: one inventory per `Inventory` node.
+pub(crate) fn inventories(
+    mut m: wire::Ceb621Message,
+    c: &mut Conv,
+    root: &str,
+    out: &mut Vec<Document>,
+) {
+    for (i, node) in m.inventory.iter_mut().enumerate() {
+        out.push(Document::Inventory(inventory(c, root, i, node)));
+    }
+}
+
+/// CEB623: one cancellation per `InvtCancel` node.
+pub(crate) fn cancels(
+    mut m: wire::Ceb623Message,
+    c: &mut Conv,
+    root: &str,
+    out: &mut Vec<Document>,
+) {
+    for (i, x) in m.invt_cancel.iter_mut().enumerate() {
+        c.at(format!("{root}/InvtCancel[{}]", i + 1));
+        out.push(Document::Cancel(withdrawal!(Cancel, c, x, {})));
+    }
+}
+
+/// CEB625: one return per `InvtRefund` node.
+pub(crate) fn refunds(
+    mut m: wire::Ceb625Message,
+    c: &mut Conv,
+    root: &str,
+    out: &mut Vec<Document>,
+) {
+    for (i, node) in m.invt_refund.iter_mut().enumerate() {
+        out.push(Document::Refund(refund(c, root, i, node)));
+    }
+}
+
+/// CEB711: the one delivery (入库明细单) with its lines.
+pub(crate) fn deliveries(
+    mut m: wire::Ceb711Message,
+    c: &mut Conv,
+    root: &str,
+    out: &mut Vec<Document>,
+) {
+    let h = &mut m.delivery.delivery_head;
+    c.at(format!("{root}/Delivery/DeliveryHead"));
+    let app_time = c.time("appTime", &h.app_time);
+    let mut lines = Vec::new();
+    for (i, l) in m.delivery.delivery_list.iter_mut().enumerate() {
+        c.at(format!("{root}/Delivery/DeliveryList[{}]", i + 1));
+        lines.push(DeliveryLine {
+            gnum: c.int("gnum", &l.gnum),
+            logistics_no: std::mem::take(&mut l.logistics_no),
+            note: std::mem::take(&mut l.note),
+        });
+    }
+    out.push(Document::Delivery(Delivery {
+        guid: std::mem::take(&mut h.guid),
+        app_type: std::mem::take(&mut h.app_type),
+        app_time,
+        app_status: std::mem::take(&mut h.app_status),
+        customs_code: std::mem::take(&mut h.customs_code),
+        cop_no: std::mem::take(&mut h.cop_no),
+        pre_no: std::mem::take(&mut h.pre_no),
+        rkd_no: std::mem::take(&mut h.rkd_no),
+        operator_code: std::mem::take(&mut h.operator_code),
+        operator_name: std::mem::take(&mut h.operator_name),
+        ie_flag: std::mem::take(&mut h.ie_flag),
+        traf_mode: std::mem::take(&mut h.traf_mode),
+        traf_no: std::mem::take(&mut h.traf_no),
+        voyage_no: std::mem::take(&mut h.voyage_no),
+        bill_no: std::mem::take(&mut h.bill_no),
+        logistics_code: std::mem::take(&mut h.logistics_code),
+        logistics_name: std::mem::take(&mut h.logistics_name),
+        unload_location: std::mem::take(&mut h.unload_location),
+        note: std::mem::take(&mut h.note),
+        lines,
+    }));
 }
 
 fn order(c: &mut Conv, root: &str, index: usize, node: &mut wire::Order) -> Order {

@@ -217,7 +217,9 @@ fn redact_entry(
             changed_nodes += 1;
         }
     };
-    walk_business_nodes(&mut message, &flags, &mut redact_node);
+    if let Some(kind) = crate::kinds::of(message.message_type()) {
+        (kind.redact)(&mut message, &flags, &mut redact_node);
+    }
     if changed_nodes == 0 {
         return Ok(None);
     }
@@ -275,30 +277,6 @@ fn redact_fields(secret: &[u8], fields: &mut [(&'static str, &mut String)]) -> b
         changed = true;
     }
     changed
-}
-
-type Walk<'a> = dyn FnMut(&mut dyn FnMut(&mut PiiVisitor<'_>)) + 'a;
-
-/// Calls `redact` with a walker over the i-th business node for each flagged i.
-fn walk_business_nodes(message: &mut ceb::Message, flags: &[bool], redact: &mut Walk<'_>) {
-    use ceb::Message as M;
-    use ceb::message::Node;
-    fn each<T: Node>(nodes: &mut [T], flags: &[bool], redact: &mut Walk<'_>) {
-        for (node, flag) in nodes.iter_mut().zip(flags) {
-            if *flag {
-                redact(&mut |f| node.walk_pii(f));
-            }
-        }
-    }
-    match message {
-        M::Ceb311(m) => each(&mut m.order, flags, redact),
-        M::Ceb411(m) => each(&mut m.payment, flags, redact),
-        M::Ceb511(m) => each(&mut m.logistics, flags, redact),
-        M::Ceb621(m) => each(&mut m.inventory, flags, redact),
-        M::Ceb623(m) => each(&mut m.invt_cancel, flags, redact),
-        M::Ceb625(m) => each(&mut m.invt_refund, flags, redact),
-        _ => {}
-    }
 }
 
 /// The message's own JSON (the root element's fields, as the API's JSON form carries it).

@@ -6,7 +6,8 @@
 //! `signatures` (docs/signatures.md):
 //!
 //! * `off`: nothing is checked;
-//! * CEB621/623/625/711 under `required` must carry a signature; any kind that carries one has
+//! * the kinds whose row in [`crate::kinds`] says `signed` (CEB621/623/625/711) under
+//!   `required` must carry a signature; any kind that carries one has
 //!   it verified (`ceb::dsig`: digest, signature value, key type), its certificate valid at
 //!   `now`, filed for the sender and not revoked;
 //! * under `verify-if-present`, a sender with no certificate on file passes unverified (a
@@ -22,14 +23,6 @@ use store::{CertificateChange, CertificateRow, JournalRecord, Store, StoreError}
 
 /// The journal kind of a certificate filing or revocation (body: [`CertificateEntry`] JSON).
 pub const CERTIFICATE: &str = "CERTIFICATE";
-
-/// The messages the specification requires a signature on (ceb-spec §1.1).
-pub const SIGNED_KINDS: [&str; 4] = [
-    "CEB621Message",
-    "CEB623Message",
-    "CEB625Message",
-    "CEB711Message",
-];
 
 /// The journal body of a [`CERTIFICATE`] entry.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -266,7 +259,9 @@ impl Gate {
         let doc =
             ceb::xml::parse_document(business_xml, limits).map_err(SignatureError::Unreadable)?;
         if !ceb::dsig::has_signature(&doc) {
-            return if self.policy == SignaturePolicy::Required && SIGNED_KINDS.contains(&kind) {
+            return if self.policy == SignaturePolicy::Required
+                && crate::kinds::of(kind).is_some_and(|k| k.signed)
+            {
                 Err(SignatureError::Missing)
             } else {
                 Ok(None)

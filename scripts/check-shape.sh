@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The shape of the workspace that the compiler does not check by itself (DESIGN.md, "Shape of the
+# code"): the writer (`ingest`) has no HTTP in its build — no axum, hyper or tower-http — and does
+# not depend on `server` (cargo refuses a cycle, so `server` keeps depending on `ingest` only).
+# Run by ingest's unit test `shape::ingest_has_no_http`; quick (reads Cargo.lock, builds nothing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo=${CARGO:-cargo}
+
+tree=$("$cargo" tree --locked --offline --quiet -p ingest -e normal --prefix none)
+status=0
+for forbidden in axum hyper tower-http server; do
+  if grep -qE "^${forbidden} v" <<<"$tree"; then
+    echo "check-shape: ingest depends on ${forbidden}:" >&2
+    "$cargo" tree --locked --offline --quiet -p ingest -e normal -i "$forbidden" >&2 || true
+    status=1
+  fi
+done
+[ "$status" -eq 0 ] && echo "check-shape: ingest has no HTTP and does not depend on server"
+exit "$status"
