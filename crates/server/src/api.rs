@@ -14,11 +14,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use store::{CredentialRow, DeclarationRow, EnterpriseRow, ReceiptRow, Store, TaxBillRow};
 
-use crate::app::now_ms;
 use crate::audit::{self, Source};
 use crate::auth::{self, Principal};
 use crate::problem::Problem;
 use crate::view;
+use ingest::clock::now_ms;
 use ingest::intake::{self, Intake};
 use ingest::pipeline::{Ingest, Job};
 

@@ -21,9 +21,9 @@ use serde_json::{Value, json};
 use store::audit::{AuditEntry, AuditQuery, AuditRecord};
 
 use crate::api::{AppState, authenticate_credential, blocking};
-use crate::app::now_ms;
 use crate::auth::Principal;
 use crate::problem::Problem;
+use ingest::clock::now_ms;
 
 /// Where a request came from, as the server saw it (`-` when not known, e.g. a router driven
 /// without a listener). Never fails.

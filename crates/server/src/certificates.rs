@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 use store::CertificateRow;
 
 use crate::api::{AppState, authenticate, blocking, submit};
-use crate::app::now_ms;
 use crate::auth::Principal;
 use crate::problem::Problem;
+use ingest::clock::now_ms;
 use ingest::intake::Intake;
 use ingest::pipeline::Job;
 use ingest::signatures::{CERTIFICATE, CertificateEntry};

@@ -80,7 +80,7 @@ pub fn open_store(
     if !create {
         bail!("no data key found: {hint}");
     }
-    let ring = Arc::new(KeyRing::generate(&new_key_id(crate::app::now_ms()))?);
+    let ring = Arc::new(KeyRing::generate(&new_key_id(ingest::clock::now_ms()))?);
     let store = store::open(target, ring.clone())?;
     let positions = store.positions()?;
     if positions.journal > 0 {

@@ -22,9 +22,9 @@ use serde_json::{Value, json};
 use store::{RecordQuery, RecordRow};
 
 use crate::api::{AppState, authenticate, blocking, submit};
-use crate::app::now_ms;
 use crate::auth::Principal;
 use crate::problem::Problem;
+use ingest::clock::now_ms;
 use ingest::intake::{self, ActionEntry, Intake};
 use ingest::pipeline::Job;
 

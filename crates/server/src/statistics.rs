@@ -29,9 +29,9 @@ use serde_json::{Map, Value, json};
 use store::{RecordQuery, StatDim, StatQuery, StatRow, StatTable, Store, StoreError};
 
 use crate::api::{AppState, authenticate, blocking, submit};
-use crate::app::now_ms;
 use crate::auth::Principal;
 use crate::problem::Problem;
+use ingest::clock::now_ms;
 use ingest::intake::{self, IndexEntry, Intake};
 use ingest::pipeline::Job;
 

@@ -18,9 +18,9 @@ use super::page::{Cell, Field, Form as PageForm, Section, Table};
 use super::session::{hash_password, valid_password, valid_username};
 use super::{Ctx, encode, form_value};
 use crate::api::{AppState, authenticate, blocking};
-use crate::app::now_ms;
 use crate::auth::Principal;
 use crate::problem::Problem;
+use ingest::clock::now_ms;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

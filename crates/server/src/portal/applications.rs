@@ -21,9 +21,9 @@ use super::page::{Cell, Field, Form as PageForm, Section, Table};
 use super::session::{anonymous_ok, anonymous_token};
 use super::{Ctx, encode, form_value};
 use crate::api::{AppState, admin_entry, blocking, refuse_listed, submit};
-use crate::app::now_ms;
 use crate::auth::Principal;
 use crate::problem::Problem;
+use ingest::clock::now_ms;
 use ingest::intake::{self, Intake};
 use ingest::pipeline::Job;
 

@@ -564,7 +564,7 @@ async fn declaration(ctx: Ctx, Path(id): Path<String>) -> Result<Response, Respo
 
 /// A table of tax bills.
 pub fn tax_bill_table(ctx: &Ctx, rows: &[TaxBillRow]) -> Table {
-    let today = domain::time::Timestamp(crate::app::now_ms()).beijing_date();
+    let today = domain::time::Timestamp(ingest::clock::now_ms()).beijing_date();
     Table {
         caption: ctx.t(M::TaxBillsTitle).to_string(),
         head: vec![
@@ -1018,7 +1018,7 @@ async fn export(ctx: Ctx, Path(file): Path<String>) -> Result<Response, Response
             let rows = blocking(move || store.tax_bills(Some(&party), 100_000))
                 .await
                 .map_err(|e| ctx.failed(e))?;
-            let today = domain::time::Timestamp(crate::app::now_ms()).beijing_date();
+            let today = domain::time::Timestamp(ingest::clock::now_ms()).beijing_date();
             for t in &rows {
                 csv_line(
                     &mut out,

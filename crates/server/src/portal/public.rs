@@ -52,7 +52,7 @@ async fn statistics_page(mut ctx: Ctx) -> Response {
 
 fn quota_form(ctx: &mut Ctx) -> Section {
     let token = anonymous_token(ctx);
-    let year = domain::time::Timestamp(crate::app::now_ms())
+    let year = domain::time::Timestamp(ingest::clock::now_ms())
         .beijing_date()
         .year;
     Section::new("quota-form", "")

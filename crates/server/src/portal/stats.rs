@@ -19,8 +19,8 @@ use super::i18n::{self, Lang, M};
 use super::page::{Cell, Chart, Section, Table};
 use super::{Ctx, encode};
 use crate::api::blocking;
-use crate::app::now_ms;
 use crate::problem::Problem;
+use ingest::clock::now_ms;
 
 /// A statistics query with owned parts (run on a blocking thread).
 struct Ask {

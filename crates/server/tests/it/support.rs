@@ -18,7 +18,7 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
 }
 
-pub use server::app::now_ms;
+pub use ingest::clock::now_ms;
 
 /// The PostgreSQL URL for service tests, or `None` (with a loud message) when it is unreachable
 /// and services are not required. With `ONEWINDOW_REQUIRE_SERVICES=1` an unreachable server fails.
