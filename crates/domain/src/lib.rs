@@ -9,6 +9,7 @@
 pub mod clearance;
 pub mod credit;
 pub mod entrustment;
+pub mod event;
 mod fasthash;
 pub mod limits;
 pub mod money;

@@ -251,7 +251,7 @@ pub struct Engine {
     quota: QuotaLedger,
     serial: u64,
     sup: Supervision,
-    stats: statistics::Statistics,
+    stats: statistics::StatisticsRoom,
     /// 委托 — who may name whom ([`crate::entrustment`]).
     consent: crate::entrustment::Entrustments,
     /// The version of the rules in force ([`ownership::RULES_CURRENT`]); changed only by a
@@ -368,7 +368,7 @@ impl Engine {
             quota: QuotaLedger::default(),
             serial: 0,
             sup: Supervision::new(),
-            stats: statistics::Statistics::default(),
+            stats: statistics::StatisticsRoom::default(),
             consent: crate::entrustment::Entrustments::default(),
             rules: ownership::RULES_LEGACY,
             dirty_rules: false,
