@@ -1137,17 +1137,44 @@ impl Engine {
         let match_seq = self.next_serial();
         let refs: Vec<&str> = parties.iter().map(String::as_str).collect();
         self.credit_parties(&refs, &CreditEventKind::DeclarationFiled, now);
+        let mut out = self.record_pass(id, &wkey, assessed, invt_no, match_seq, now);
+        if let Decision::Reject { code, .. } = &decision
+            && code != ErrorCode::ListedEnterprise.code()
+            && code != ErrorCode::ListedPerson.code()
+        {
+            let kind = CreditEventKind::Rejected { code: code.clone() };
+            self.credit_parties(&[&parties[0], &parties[2]], &kind, now);
+        }
+        let inspect = decision == Decision::Inspection;
+        out.extend(self.decide(id, decision, now));
+        if inspect {
+            self.open_task(id, advice.reasons, task_subjects, now);
+        }
+        out
+    }
+
+    /// The match passed: consume the quota, bind the waybill, record the assessment and answer
+    /// every document of the declaration with 120 (logic check passed).
+    fn record_pass(
+        &mut self,
+        id: &DeclarationId,
+        wkey: &WaybillKey,
+        assessed: Assessed,
+        invt_no: String,
+        match_seq: u64,
+        now: Timestamp,
+    ) -> Vec<Receipt> {
         // Passed: consume the quota now, so no later declaration can overrun it.
         self.quota
             .consume(&assessed.buyer, assessed.year, assessed.quota_amount);
         self.dirty_quota
             .insert((assessed.buyer.clone(), assessed.year));
-        if let Some(rec) = self.waybills.get_mut(&wkey) {
+        if let Some(rec) = self.waybills.get_mut(wkey) {
             rec.bound = Some(id.clone());
             self.dirty_waybills.insert(wkey.clone());
         }
         self.dirty_decls.insert(id.clone());
-        if let Some(set) = self.waiters.get_mut(&wkey) {
+        if let Some(set) = self.waiters.get_mut(wkey) {
             set.remove(id);
         }
         self.invt_index.insert(invt_no.clone(), id.clone());
@@ -1190,7 +1217,7 @@ impl Engine {
                 body: ReceiptBody::Payment(payment_return(&p.doc, 120, passed.clone(), now)),
             });
         }
-        if let Some(rec) = self.waybills.get_mut(&wkey)
+        if let Some(rec) = self.waybills.get_mut(wkey)
             && rec.slot.status < 120
         {
             rec.slot.status = 120;
@@ -1223,18 +1250,6 @@ impl Engine {
                     Some(invt_no),
                 )),
             });
-        }
-        if let Decision::Reject { code, .. } = &decision
-            && code != ErrorCode::ListedEnterprise.code()
-            && code != ErrorCode::ListedPerson.code()
-        {
-            let kind = CreditEventKind::Rejected { code: code.clone() };
-            self.credit_parties(&[&parties[0], &parties[2]], &kind, now);
-        }
-        let inspect = decision == Decision::Inspection;
-        out.extend(self.decide(id, decision, now));
-        if inspect {
-            self.open_task(id, advice.reasons, task_subjects, now);
         }
         out
     }
@@ -1773,16 +1788,30 @@ impl Engine {
         self.restore_quota(&id, give_back);
         self.credit_parties(&[&r.ebc_code], &CreditEventKind::Returned, now);
         self.dirty_decls.insert(id.clone());
-        let Some(d) = self.decls.get_mut(&id) else {
-            return Ok(out);
+        out.extend(self.settle_return(&id, returned, reassessed, now));
+        Ok(out)
+    }
+
+    /// A return was approved: record what came back and void the tax bill (all of it came back)
+    /// or revise it (a new bill number and a CEB816 for what is left).
+    fn settle_return(
+        &mut self,
+        id: &DeclarationId,
+        returned: BTreeMap<u32, Decimal>,
+        reassessed: Option<(Decimal, TaxAssessment)>,
+        now: Timestamp,
+    ) -> Vec<Receipt> {
+        let mut out = Vec::new();
+        let Some(d) = self.decls.get_mut(id) else {
+            return out;
         };
         d.returned = returned;
         d.updated_at = now;
         let Some(bill) = d.bill.as_mut() else {
-            return Ok(out);
+            return out;
         };
         let Some(invt_no) = d.invt_no.clone() else {
-            return Ok(out);
+            return out;
         };
         let assure = d.inventory.as_ref().map(|i| i.doc.assure_code.clone());
         let void = Receipt {
@@ -1818,7 +1847,7 @@ impl Engine {
                 out.extend(tax_bill_receipt(d, now));
             }
         }
-        Ok(out)
+        out
     }
 
     fn on_delivery(
