@@ -15,6 +15,7 @@ pub mod limits;
 pub mod money;
 pub mod negative;
 pub mod personal;
+pub mod quota;
 pub mod registry;
 pub mod risk;
 pub mod settings;

@@ -20,9 +20,10 @@ use super::receipt::{
     TaxBillView, TaxStatus, receipt_guid,
 };
 use crate::credit::CreditEventKind;
-use crate::limits::{self, LimitVerdict, QuotaLedger};
+use crate::limits::{self, LimitVerdict};
 use crate::money::round_fen;
 use crate::personal::{self, BuyerKey};
+use crate::quota::{NS_QUOTA, QuotaRoom};
 use crate::registry::{Enterprise, Registry, RegistryError, Role};
 use crate::settings::Settings;
 use crate::tariff::Tariff;
@@ -248,7 +249,7 @@ pub struct Engine {
     decls: BTreeMap<DeclarationId, Declaration>,
     waybills: BTreeMap<WaybillKey, WaybillRec>,
     seen: BTreeSet<String>,
-    quota: QuotaLedger,
+    quota: QuotaRoom,
     serial: u64,
     sup: Supervision,
     stats: statistics::StatisticsRoom,
@@ -266,7 +267,6 @@ pub struct Engine {
     dirty_decls: BTreeSet<DeclarationId>,
     dirty_waybills: BTreeSet<WaybillKey>,
     dirty_seen: Vec<String>,
-    dirty_quota: BTreeSet<(BuyerKey, i32)>,
     dirty_enterprises: BTreeSet<String>,
     dirty_settings: bool,
     dirty_tariff: bool,
@@ -279,15 +279,7 @@ const NS_ENTERPRISE: &str = "enterprise";
 const NS_DECLARATION: &str = "declaration";
 const NS_WAYBILL: &str = "waybill";
 const NS_GUID: &str = "guid";
-const NS_QUOTA: &str = "quota";
 const NS_META: &str = "meta";
-
-#[derive(Serialize, Deserialize)]
-struct QuotaValue {
-    buyer: BuyerKey,
-    year: i32,
-    used: Decimal,
-}
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
@@ -365,7 +357,7 @@ impl Engine {
             decls: BTreeMap::new(),
             waybills: BTreeMap::new(),
             seen: BTreeSet::new(),
-            quota: QuotaLedger::default(),
+            quota: QuotaRoom::default(),
             serial: 0,
             sup: Supervision::new(),
             stats: statistics::StatisticsRoom::default(),
@@ -378,7 +370,6 @@ impl Engine {
             dirty_decls: BTreeSet::new(),
             dirty_waybills: BTreeSet::new(),
             dirty_seen: Vec::new(),
-            dirty_quota: BTreeSet::new(),
             dirty_enterprises: BTreeSet::new(),
             dirty_settings: true,
             dirty_tariff: true,
@@ -435,10 +426,14 @@ impl Engine {
                 NS_GUID => {
                     e.seen.insert(key);
                 }
-                NS_QUOTA => {
-                    let q: QuotaValue = parse(&ns, &key, &value)?;
-                    e.quota.consume(&q.buyer, q.year, q.used);
-                }
+                NS_QUOTA => e
+                    .quota
+                    .restore(&value)
+                    .map_err(|source| RestoreError::BadRow {
+                        namespace: ns.clone(),
+                        key: key.clone(),
+                        source,
+                    })?,
                 NS_META if key == "rules" => e.rules = parse(&ns, &key, &value)?,
                 NS_META => e.serial = parse(&ns, &key, &value)?,
                 ownership::NS_ENTRUSTMENT => {
@@ -1166,9 +1161,7 @@ impl Engine {
     ) -> Vec<Receipt> {
         // Passed: consume the quota now, so no later declaration can overrun it.
         self.quota
-            .consume(&assessed.buyer, assessed.year, assessed.quota_amount);
-        self.dirty_quota
-            .insert((assessed.buyer.clone(), assessed.year));
+            .reserve(&assessed.buyer, assessed.year, assessed.quota_amount);
         if let Some(rec) = self.waybills.get_mut(wkey) {
             rec.bound = Some(id.clone());
             self.dirty_waybills.insert(wkey.clone());
@@ -1396,8 +1389,7 @@ impl Engine {
         } else {
             None
         };
-        self.quota.restore(&buyer, year, give_back);
-        self.dirty_quota.insert((buyer, year));
+        self.quota.give_back(&buyer, year, give_back);
     }
 
     fn reject_inventory(
@@ -2093,20 +2085,7 @@ impl Engine {
                 }
             }
         }
-        for (buyer, year) in std::mem::take(&mut self.dirty_quota) {
-            let used = self.quota.used(&buyer, year);
-            let v = QuotaValue {
-                buyer: buyer.clone(),
-                year,
-                used,
-            };
-            c.state.push((
-                NS_QUOTA.into(),
-                format!("{}|{year}", buyer.0),
-                Some(json(&v)),
-            ));
-            c.quotas.push((buyer, year, used));
-        }
+        self.quota.changes(&mut c.state, &mut c.quotas);
         self.supervision_changes(&mut c.state, &mut c.records);
         self.entrustment_changes(&mut c.state, &mut c.records);
         c.statistics = self.statistics_changes(&mut c.state, &mut c.records);
