@@ -14,13 +14,13 @@ use serde::{Deserialize, Serialize};
 
 use super::Classification;
 use super::facts::{
-    ClearanceCell, GoodsCell, GoodsMeasures, ListMeasures, Month, RejectionCell, StatDeltas,
-    bucket_of, day_of,
+    ClearanceCell, GoodsCell, GoodsMeasures, ListCell, ListMeasures, Month, RejectionCell,
+    StatDeltas, bucket_of, day_of,
 };
 use super::index::{self, IndexAction, IndexSettings, Publication};
 use crate::clearance::receipt::DeclarationId;
 use crate::clearance::{Actor, RecordChange, Refused};
-use crate::event::{Event, Released, Returned};
+use crate::event::{Event, GoodsLine, Released, Returned};
 use crate::money::to_fen;
 use crate::subject::Department;
 use crate::time::Timestamp;
@@ -68,6 +68,20 @@ fn fen(d: Decimal) -> i64 {
 
 fn milli(d: Decimal) -> i64 {
     (d * Decimal::ONE_THOUSAND).round().try_into().unwrap_or(0)
+}
+
+/// The goods cell of one line of a list.
+fn goods_cell(list: &ListCell, line: &GoodsLine, classes: &Classification) -> GoodsCell {
+    GoodsCell {
+        day: list.day,
+        direction: list.direction.clone(),
+        mode: list.mode.clone(),
+        origin: line.origin.clone(),
+        class: classes.classify(&line.gcode).code.clone(),
+        unit: line.unit.clone(),
+        ebc: list.ebc.clone(),
+        park: list.park.clone(),
+    }
 }
 
 fn json<T: Serialize>(v: &T) -> String {
@@ -197,16 +211,7 @@ impl StatisticsRoom {
                 .assessment
                 .as_ref()
                 .and_then(|a| a.lines.iter().find(|t| t.gnum == l.gnum));
-            let g = GoodsCell {
-                day: cell.day,
-                direction: cell.direction.clone(),
-                mode: cell.mode.clone(),
-                origin: l.origin.clone(),
-                class: classes.classify(&l.gcode).code.clone(),
-                unit: l.unit.clone(),
-                ebc: cell.ebc.clone(),
-                park: cell.park.clone(),
-            };
+            let g = goods_cell(cell, l, classes);
             let m = GoodsMeasures {
                 declarations: 0,
                 lines: 1,
@@ -256,16 +261,7 @@ impl StatisticsRoom {
         self.deltas.list(cell.clone(), &list);
         for (l, value) in &r.lines {
             self.deltas.goods(
-                GoodsCell {
-                    day: cell.day,
-                    direction: cell.direction.clone(),
-                    mode: cell.mode.clone(),
-                    origin: l.origin.clone(),
-                    class: classes.classify(&l.gcode).code.clone(),
-                    unit: l.unit.clone(),
-                    ebc: cell.ebc.clone(),
-                    park: cell.park.clone(),
-                },
+                goods_cell(cell, l, classes),
                 &GoodsMeasures {
                     returned_qty_milli: milli(l.qty),
                     returned_value_fen: fen(*value),

@@ -519,6 +519,21 @@ impl Ctx {
         self.render(status, self.t(title), &[section])
     }
 
+    /// An action refused for a reason the person can act on: the reason after "操作未执行",
+    /// with a link back to where they were.
+    pub fn refused(
+        &self,
+        status: StatusCode,
+        why: &str,
+        back: String,
+        back_label: &str,
+    ) -> Response {
+        let section = page::Section::new("refused", "")
+            .note("error", format!("{}{why}", self.t(M::ActionRefused)))
+            .link(back, back_label);
+        self.render(status, self.t(M::ActionRefused), &[section])
+    }
+
     pub fn forbidden(&self) -> Response {
         self.message(StatusCode::FORBIDDEN, M::Forbidden, M::ForbiddenText)
     }
