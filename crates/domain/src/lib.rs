@@ -24,3 +24,4 @@ pub mod subject;
 pub mod tariff;
 pub mod tax;
 pub mod time;
+pub mod window;

@@ -259,6 +259,9 @@ pub struct Engine {
     /// journaled [`Action::AdoptRules`].
     rules: u32,
     dirty_rules: bool,
+    /// The events of the command being applied, for [`crate::window::SingleWindow`]; dropped at
+    /// [`Engine::take_changes`] if nobody took them.
+    events: Vec<crate::event::Event>,
     // Indices, rebuilt on restore.
     payment_index: BTreeMap<(String, String), DeclarationId>,
     invt_index: BTreeMap<String, DeclarationId>,
@@ -364,6 +367,7 @@ impl Engine {
             consent: crate::entrustment::Entrustments::default(),
             rules: ownership::RULES_LEGACY,
             dirty_rules: false,
+            events: Vec::new(),
             payment_index: BTreeMap::new(),
             invt_index: BTreeMap::new(),
             waiters: BTreeMap::new(),
@@ -2039,7 +2043,13 @@ impl Engine {
     }
 
     /// Everything changed since the last call: state rows to persist and projection views.
+    /// The events of the commands applied since the last call.
+    pub fn take_events(&mut self) -> Vec<crate::event::Event> {
+        std::mem::take(&mut self.events)
+    }
+
     pub fn take_changes(&mut self) -> Changes {
+        self.events.clear();
         let mut c = Changes::default();
         if std::mem::take(&mut self.dirty_settings) {
             c.state.push((

@@ -27,6 +27,7 @@ fn code_of(text: &str) -> String {
 impl Engine {
     fn emit(&mut self, event: Event) {
         self.stats.on(&event);
+        self.events.push(event);
     }
 
     fn released(&self, id: &DeclarationId) -> bool {
