@@ -82,12 +82,25 @@ pub struct GuardArgs {
     /// Take the client address from `X-Forwarded-For` (only behind a reverse proxy you run).
     #[arg(long, env = "ONEWINDOW_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
-    /// Seconds a client has to send a request's headers (also the idle keep-alive limit).
+    /// Seconds a client has to send its first bytes after connecting, and then a request's
+    /// headers (also how long an HTTP/1.1 connection may wait between requests).
     #[arg(long, env = "ONEWINDOW_HEADER_TIMEOUT", default_value_t = 10)]
     pub header_timeout: u64,
+    /// Seconds a connection may stay open with no request in flight (an HTTP/2 connection that
+    /// opens no stream is closed after this, whatever PINGs it answers).
+    #[arg(long, env = "ONEWINDOW_IDLE_TIMEOUT", default_value_t = 60)]
+    pub idle_timeout: u64,
     /// Most open connections; further ones are closed at once.
     #[arg(long, env = "ONEWINDOW_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
+    /// Most open connections from one client address (an IPv6 /64; the TCP peer, so behind a
+    /// reverse proxy the proxy's); further ones are closed at once. 0: no cap of its own.
+    #[arg(
+        long,
+        env = "ONEWINDOW_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    pub max_connections_per_address: usize,
     /// Send Strict-Transport-Security (when TLS terminates in front of the server).
     #[arg(long, env = "ONEWINDOW_HSTS")]
     pub hsts: bool,
@@ -105,7 +118,9 @@ impl GuardArgs {
             failed_auth: rate("rate-failed-auth", &self.rate_failed_auth)?,
             trust_forwarded_for: self.trust_forwarded_for,
             header_timeout: std::time::Duration::from_secs(self.header_timeout.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout.max(1)),
             max_connections: self.max_connections.max(1),
+            max_connections_per_address: self.max_connections_per_address,
             hsts: self.hsts,
         })
     }

@@ -1,6 +1,6 @@
-//! Guards at the door: the HTTP server loop (header and idle timeouts, a cap on connections),
-//! rate limits per credential and per client address, and the security headers every answer
-//! carries.
+//! Guards at the door: rate limits per credential and per client address, and the security
+//! headers every answer carries. The limits on connections themselves (first bytes, header and
+//! idle timeouts, caps in all and per address) are kept by the accept loop, `connections.rs`.
 //!
 //! Rate limits are token buckets kept in memory (they protect this process; a cluster behind a
 //! balancer limits at the balancer too). Three buckets decide whether a request is served:
@@ -14,7 +14,6 @@
 //! A refused request gets 429 with `Retry-After` and a problem document.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,11 +23,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tower::ServiceExt;
 
 use crate::problem::Problem;
 
@@ -84,10 +78,16 @@ pub struct GuardConfig {
     pub failed_auth: Rate,
     /// Take the client address from the last `X-Forwarded-For` hop (only behind a proxy you run).
     pub trust_forwarded_for: bool,
-    /// Time a client has to send a request's headers (also the idle keep-alive limit).
+    /// Time a client has to send its first bytes after connecting, and then a request's headers
+    /// (also how long an HTTP/1.1 connection may wait between requests).
     pub header_timeout: Duration,
+    /// A connection with no request in flight this long is closed (an HTTP/2 connection that
+    /// opens no stream, whatever PINGs it answers).
+    pub idle_timeout: Duration,
     /// Most open connections; more are closed at once.
     pub max_connections: usize,
+    /// Most open connections from one client address (an IPv6 /64); 0: no cap of its own.
+    pub max_connections_per_address: usize,
     /// Send `Strict-Transport-Security` (only when TLS terminates in front of the server).
     pub hsts: bool,
 }
@@ -100,7 +100,9 @@ impl Default for GuardConfig {
             failed_auth: Rate::new(1.0, 20.0),
             trust_forwarded_for: false,
             header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
             max_connections: 4096,
+            max_connections_per_address: 256,
             hsts: false,
         }
     }
@@ -411,78 +413,6 @@ pub fn wrap(router: Router, guard: Arc<Guard>) -> Router {
     router
         .layer(axum::middleware::from_fn_with_state(guard.clone(), limit))
         .layer(axum::middleware::from_fn_with_state(guard, headers))
-}
-
-/// Serve `app` on `listener` until `shutdown` resolves, then let open requests finish (for at
-/// most `drain`). Unlike `axum::serve`, a client must send each request's headers within the
-/// header timeout (slow or idle connections are closed), and connections beyond the cap are
-/// closed at once. Handlers see the peer as `ConnectInfo<SocketAddr>`.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    config: &GuardConfig,
-    shutdown: impl std::future::Future<Output = ()>,
-    drain: Duration,
-) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_timeout)
-        .max_buf_size(256 * 1024);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(64)
-        .keep_alive_interval(Some(config.header_timeout))
-        .keep_alive_timeout(config.header_timeout);
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(error) => {
-                    // EMFILE and friends: wait a moment rather than spin.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "connection refused: too many open connections");
-            drop(stream);
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let service = app
-            .clone()
-            .map_request(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request.map(axum::body::Body::new)
-            })
-            .map_err(|never: Infallible| match never {});
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%peer, %error, "connection ended with an error");
-            }
-            drop(permit);
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(drain, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("some connections were still open after the drain period");
-    }
 }
 
 #[cfg(test)]
