@@ -203,11 +203,54 @@ pub fn home_of(principal: &Principal) -> &'static str {
     }
 }
 
-/// Only local paths are followed after login (no open redirect).
+/// Only local paths are followed after login (no open redirect). Browsers drop tabs and line
+/// breaks from a URL and read a backslash as a slash, so `/<TAB>/evil.example/` leaves the site
+/// just as `//evil.example/` does (and a line break cannot go in a `Location` at all). The
+/// portal's own `next` links are printable ASCII (`Ctx::signed_in` percent-encodes them), so
+/// anything else is refused: a character outside printable ASCII, a backslash, a start other
+/// than one `/` — and the same once more after percent-decoding, for whatever decodes it again.
 fn safe_next(next: Option<&str>) -> Option<String> {
     let next = next?;
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\'))
+    let local = |path: &[u8]| {
+        path.first() == Some(&b'/')
+            && !matches!(path.get(1), Some(b'/' | b'\\'))
+            && !path.contains(&b'\\')
+    };
+    let decoded = percent_decoded(next.as_bytes());
+    let printable = next.bytes().all(|b| b.is_ascii_graphic());
+    // Decoded, a space or UTF-8 text is a harmless query value; a control character is not.
+    let no_controls = decoded.iter().all(|&b| b >= 0x20 && b != 0x7f);
+    (printable && no_controls && local(next.as_bytes()) && local(&decoded))
         .then(|| next.to_string())
+}
+
+/// `%XX` sequences decoded once (anything else kept as it is).
+fn percent_decoded(text: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        let pair = text
+            .get(i + 1)
+            .copied()
+            .and_then(hex)
+            .zip(text.get(i + 2).copied().and_then(hex));
+        match (b, pair) {
+            (b'%', Some((hi, lo))) => {
+                out.push(hi << 4 | lo);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// The pre-session form token of this browser (reused across tabs), set as a cookie; anonymous
@@ -423,5 +466,55 @@ mod tests {
         assert!(valid_username("ann.lee-2"));
         assert!(!valid_username("a b"));
         assert!(!valid_password("short"));
+    }
+
+    /// The outside probe's finding 6: `next=/%09/host/path` passed and became a redirect to
+    /// another host after login; `next=/%0A/…` gave a 303 without `Location`.
+    #[test]
+    fn next_refuses_control_characters_backslashes_and_other_hosts_in_every_form() {
+        for hostile in [
+            "/\t/evil.example/path",
+            "/\n/evil.example/path",
+            "/\r/evil.example/path",
+            "/\r\n/evil.example/",
+            "/\0/evil.example/",
+            "/\x7f/evil.example/",
+            "\t//evil.example/",
+            "/\\evil.example/",
+            "/\\/evil.example/",
+            "\\\\evil.example/",
+            "/path\\..\\..",
+            "//evil.example",
+            "///evil.example",
+            "/ /evil.example",
+            "/\u{3000}/evil.example",
+            "/\u{2028}/evil.example",
+            // Percent-encoded, for whatever decodes it once more.
+            "/%09/evil.example/path",
+            "/%0A/evil.example/path",
+            "/%0d%0a/evil.example/",
+            "/%2F/evil.example/",
+            "/%2f%2fevil.example/",
+            "/%5C/evil.example/",
+            "/%5cevil.example/",
+            "/desk?q=%00",
+            "evil.example/path",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), None, "{hostile:?}");
+        }
+        for local in [
+            "/my/upload",
+            "/desk/declarations/abc?lang=en&page=2",
+            "/desk?q=%E4%B8%AD%20x",
+            "/",
+        ] {
+            assert_eq!(safe_next(Some(local)), Some(local.to_string()), "{local:?}");
+        }
+    }
+
+    #[test]
+    fn percent_decoding_decodes_once_and_keeps_what_is_not_an_escape() {
+        assert_eq!(percent_decoded(b"/%2541%41%g1%4"), b"/%41A%g1%4".to_vec());
     }
 }

@@ -1101,3 +1101,48 @@ async fn the_zone_office_sets_the_index_weights_and_base_period_by_form() {
     assert_eq!(forged.status, 400);
     assert_eq!(settings_now(&server).await, wanted);
 }
+
+/// The outside probe's finding 6: `next=/%09/host/path` survived the check and became a
+/// redirect to another host after login (browsers drop the tab); `next=/%0A/…` gave a 303
+/// without `Location`.
+#[tokio::test]
+async fn login_sends_you_home_rather_than_to_another_host_whatever_next_holds() {
+    let server = support::start().await;
+    add_user(&server, "seller", "3301960BAA", PASSWORD).await;
+    let login = |next: &'static str| {
+        let server = &server;
+        async move {
+            let mut b = Browser::new(server);
+            let page = b.get("/login").await;
+            let token = hidden(&page.body, "csrf").unwrap();
+            b.post(
+                "/login",
+                &[
+                    ("csrf", &token),
+                    ("username", "seller"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await
+        }
+    };
+    for hostile in [
+        "/\t/evil.example/path",
+        "/\n/evil.example/path",
+        "/\r\n/evil.example/",
+        "/\\evil.example/",
+        "//evil.example/",
+        "/%09/evil.example/",
+    ] {
+        let answer = login(hostile).await;
+        assert_eq!(answer.status, 303, "{hostile:?}");
+        assert_eq!(answer.location(), "/my/declarations", "{hostile:?}");
+    }
+    assert_eq!(login("/my/upload").await.location(), "/my/upload");
+    // Nor does the login page carry such a `next` into its form.
+    let mut b = Browser::new(&server);
+    let page = b.get("/login?next=%2F%09%2Fevil.example%2F").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(hidden(&page.body, "next"), None);
+}
