@@ -76,9 +76,15 @@ pub struct GuardArgs {
     /// Requests per second per client address, `RATE` or `RATE/BURST`; `off` for no limit.
     #[arg(long, env = "ONEWINDOW_RATE_ADDRESS", default_value = "2000/4000")]
     pub rate_address: String,
-    /// Failed authentications per second per client address before it is refused everything.
+    /// Failed authentications per second per client address (API tokens; past it a failure is
+    /// answered 429, a good token still served) and per client address and account (portal
+    /// logins; past it that account's logins from that address wait).
     #[arg(long, env = "ONEWINDOW_RATE_FAILED_AUTH", default_value = "1/20")]
     pub rate_failed_auth: String,
+    /// Failed portal logins per second per client address, all accounts together; past it every
+    /// login from the address waits.
+    #[arg(long, env = "ONEWINDOW_RATE_FAILED_LOGINS", default_value = "1/100")]
+    pub rate_failed_logins: String,
     /// Take the client address from `X-Forwarded-For` (only behind a reverse proxy you run).
     #[arg(long, env = "ONEWINDOW_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
@@ -116,6 +122,7 @@ impl GuardArgs {
             credential: rate("rate-credential", &self.rate_credential)?,
             address: rate("rate-address", &self.rate_address)?,
             failed_auth: rate("rate-failed-auth", &self.rate_failed_auth)?,
+            failed_logins: rate("rate-failed-logins", &self.rate_failed_logins)?,
             trust_forwarded_for: self.trust_forwarded_for,
             header_timeout: std::time::Duration::from_secs(self.header_timeout.max(1)),
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout.max(1)),

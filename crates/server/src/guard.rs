@@ -8,8 +8,18 @@
 //! - the credential (the key id of an `ow_<key id>_<secret>` bearer token): a request is refused
 //!   while the bucket is empty, and only requests that authenticated take a token — so a forged
 //!   token that names somebody's key id cannot drain their bucket;
-//! - failed authentications of the address: every 401 takes a token, and an address whose bucket
-//!   is empty is refused everything until it refills (guessing tokens or passwords gets slow).
+//! - failed authentications of the address: every 401 takes a token, and while the bucket is
+//!   empty every further 401 is answered 429 instead (guessing tokens gets slow).
+//!
+//! A locked-out address is not refused a credential that is good: enterprises behind one NAT
+//! share an address, and one of them guessing (or misconfigured) must not shut out the others.
+//! Checking a token is one SHA-256 and an indexed look-up, cheap enough to do for every request
+//! the address rate allows; and a 256-bit token is not guessed at any rate, so answering a good
+//! one reveals nothing a guesser could use. The portal's password logins, where a check costs an
+//! argon2 hash and a password can be guessed, are throttled before the check instead: per
+//! (address, account) at the failed-authentication rate, and per address over all accounts at a
+//! looser rate (`may_try_login`), so a colleague's typos lock out only that account from that
+//! address.
 //!
 //! A refused request gets 429 with `Retry-After` and a problem document.
 
@@ -74,8 +84,11 @@ pub struct GuardConfig {
     pub credential: Rate,
     /// Per client address, every request.
     pub address: Rate,
-    /// Failed authentications (401) per client address.
+    /// Failed authentications (401) per client address, and failed portal logins per (client
+    /// address, account).
     pub failed_auth: Rate,
+    /// Failed portal logins per client address, all accounts together (looser: a NAT).
+    pub failed_logins: Rate,
     /// Take the client address from the last `X-Forwarded-For` hop (only behind a proxy you run).
     pub trust_forwarded_for: bool,
     /// Time a client has to send its first bytes after connecting, and then a request's headers
@@ -98,6 +111,7 @@ impl Default for GuardConfig {
             credential: Rate::new(1000.0, 2000.0),
             address: Rate::new(2000.0, 4000.0),
             failed_auth: Rate::new(1.0, 20.0),
+            failed_logins: Rate::new(1.0, 100.0),
             trust_forwarded_for: false,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
@@ -218,6 +232,9 @@ pub struct Guard {
     credentials: Buckets,
     addresses: Buckets,
     failures: Buckets,
+    /// Failed portal logins by (address, account), and by address.
+    login_failures: Buckets,
+    login_address_failures: Buckets,
 }
 
 impl Guard {
@@ -226,22 +243,32 @@ impl Guard {
             credentials: Buckets::new(config.credential, 100_000),
             addresses: Buckets::new(config.address, 100_000),
             failures: Buckets::new(config.failed_auth, 100_000),
+            login_failures: Buckets::new(config.failed_auth, 100_000),
+            login_address_failures: Buckets::new(config.failed_logins, 100_000),
             config,
         }
     }
 
-    /// Failed authentications of `ip` so far allow another attempt (for the portal's login form,
-    /// which answers a failed login with a page, not a 401).
-    pub fn may_try_login(&self, ip: IpAddr) -> Result<(), Duration> {
-        match self.failures.wait(&ip.to_string(), Instant::now()) {
+    /// Failed logins from `ip` so far allow another attempt at `account` (for the portal's login
+    /// form, which answers a failed login with a page, not a 401): neither this account from
+    /// this address nor this address over all accounts has used up its allowance.
+    pub fn may_try_login(&self, ip: IpAddr, account: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        let waits = [
+            self.login_failures.wait(&login_key(ip, account), now),
+            self.login_address_failures.wait(&ip.to_string(), now),
+        ];
+        match waits.into_iter().flatten().max() {
             Some(wait) => Err(wait),
             None => Ok(()),
         }
     }
 
-    /// Count a failed login of `ip`.
-    pub fn failed_login(&self, ip: IpAddr) {
-        self.failures.take(&ip.to_string(), Instant::now());
+    /// Count a failed login at `account` from `ip`.
+    pub fn failed_login(&self, ip: IpAddr, account: &str) {
+        let now = Instant::now();
+        self.login_failures.take(&login_key(ip, account), now);
+        self.login_address_failures.take(&ip.to_string(), now);
     }
 
     /// The client's address: the peer, or the last `X-Forwarded-For` hop when configured.
@@ -262,6 +289,12 @@ impl Guard {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
     }
+}
+
+/// The bucket of an account's failed logins from one address (the name as typed, cut short).
+fn login_key(ip: IpAddr, account: &str) -> String {
+    let account: String = account.chars().take(64).collect();
+    format!("{ip} {account}")
 }
 
 /// The key id of a bearer token (`ow_<key id>_<secret>`), without checking the secret.
@@ -303,14 +336,14 @@ pub async fn limit(State(guard): State<Arc<Guard>>, mut request: Request, next: 
         .insert(crate::portal::ClientAddress(client));
     request.extensions_mut().insert(guard.clone());
     let ip = client.map(|ip| ip.to_string());
-    if let Some(ip) = &ip {
-        if let Some(wait) = guard.failures.wait(ip, now) {
-            return too_many(wait, "too many failed authentications from this address");
-        }
-        if let Err(wait) = guard.addresses.try_take(ip, now) {
-            return too_many(wait, "too many requests from this address");
-        }
+    if let Some(ip) = &ip
+        && let Err(wait) = guard.addresses.try_take(ip, now)
+    {
+        return too_many(wait, "too many requests from this address");
     }
+    // Locked out for failures: the request is still served if its credential is good (see the
+    // module documentation); only a failure is refused.
+    let locked_out = ip.as_ref().and_then(|ip| guard.failures.wait(ip, now));
     let key = key_id(&request);
     if let Some(key) = &key
         && let Some(wait) = guard.credentials.wait(key, now)
@@ -321,6 +354,9 @@ pub async fn limit(State(guard): State<Arc<Guard>>, mut request: Request, next: 
     if response.status() == StatusCode::UNAUTHORIZED {
         if let Some(ip) = &ip {
             guard.failures.take(ip, Instant::now());
+        }
+        if let Some(wait) = locked_out {
+            return too_many(wait, "too many failed authentications from this address");
         }
     } else if let Some(key) = &key {
         guard.credentials.take(key, Instant::now());

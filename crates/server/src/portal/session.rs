@@ -1,8 +1,8 @@
 //! Portal logins: accounts with argon2id password hashes, sessions held by an `HttpOnly` cookie
 //! and stored hashed with idle and absolute expiry, CSRF tokens, and the login and logout pages.
 //!
-//! Failed logins are throttled per client address by the guard's failed-authentication bucket
-//! (the same one that slows down token guessing on the API).
+//! Failed logins are throttled by the guard per (client address, account) and, more loosely,
+//! per client address (`Guard::may_try_login`), before the password is checked.
 
 use std::time::Duration;
 
@@ -337,7 +337,7 @@ async fn login(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
         .unwrap_or_default();
     let next = form_value(&form, "next").map(str::to_string);
     if let (Some(guard), Some(ip)) = (&ctx.guard, ctx.ip)
-        && guard.may_try_login(ip).is_err()
+        && guard.may_try_login(ip, &username).is_err()
     {
         if let Err(problem) =
             record_login_event(&ctx.state, &username, "throttled", &ctx.source()).await
@@ -364,7 +364,7 @@ async fn login(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
     let user: Option<UserRow> = user.filter(|u| checked && u.disabled_at_ms.is_none());
     let Some(user) = user else {
         if let (Some(guard), Some(ip)) = (&ctx.guard, ctx.ip) {
-            guard.failed_login(ip);
+            guard.failed_login(ip, &username);
         }
         if let Err(problem) =
             record_login_event(&ctx.state, &username, "failed", &ctx.source()).await

@@ -139,8 +139,10 @@ async fn a_forged_token_naming_a_key_id_does_not_use_up_that_credential() {
     }
 }
 
+/// Guessing stays slow; and (the outside probe's finding 6) a locked-out address is not refused a
+/// good credential, so enterprises behind one NAT do not lock each other out.
 #[tokio::test]
-async fn an_address_that_keeps_failing_authentication_is_slowed_down() {
+async fn an_address_that_keeps_failing_authentication_is_slowed_down_but_good_credentials_work() {
     let server = support::start_guarded(
         None,
         GuardConfig {
@@ -151,15 +153,26 @@ async fn an_address_that_keeps_failing_authentication_is_slowed_down() {
     .await;
     let code = server.tokens.keys().next().unwrap().clone();
     let good = server.token(&code);
+    let guess = |i: usize| format!("ow_{i:012}_{}", "f".repeat(64));
     for i in 0..5 {
-        let guess = format!("ow_{i:012}_{}", "f".repeat(64));
-        let response = exchange(&server, get("/api/v1/receipts", Some(&guess))).await;
+        let response = exchange(&server, get("/api/v1/receipts", Some(&guess(i)))).await;
         assert_eq!(status_of(&response), 401, "{response}");
     }
-    // The address is now refused everything for a while, even with a good token.
-    let refused = exchange(&server, get("/api/v1/receipts", Some(&good))).await;
+    // The address is now locked out: a further guess waits, and says so.
+    let refused = exchange(&server, get("/api/v1/receipts", Some(&guess(5)))).await;
     assert_eq!(status_of(&refused), 429, "{refused}");
     assert!(refused.contains("failed authentications"), "{refused}");
+    assert!(header(&refused, "retry-after").is_some(), "{refused}");
+    let missing = exchange(&server, get("/api/v1/receipts", None)).await;
+    assert_eq!(status_of(&missing), 429, "{missing}");
+    // A good credential from the same address is served.
+    for _ in 0..3 {
+        let served = exchange(&server, get("/api/v1/receipts", Some(&good))).await;
+        assert_eq!(status_of(&served), 200, "{served}");
+    }
+    // And guessing is still refused afterwards.
+    let refused = exchange(&server, get("/api/v1/receipts", Some(&guess(6)))).await;
+    assert_eq!(status_of(&refused), 429, "{refused}");
 }
 
 #[tokio::test]
