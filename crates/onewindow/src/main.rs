@@ -146,6 +146,10 @@ pub struct PortalArgs {
     /// Hours after login at which a portal session ends, used or not.
     #[arg(long, env = "ONEWINDOW_SESSION_MAX_HOURS", default_value_t = 12)]
     pub session_max_hours: u64,
+    /// Password hashes (argon2id, ≈ 19 MiB each) computed at once for logins and new accounts;
+    /// more wait up to 10 s, then are asked to retry (503).
+    #[arg(long, env = "ONEWINDOW_MAX_PASSWORD_HASHES", default_value_t = 2)]
+    pub max_password_hashes: usize,
 }
 
 impl PortalArgs {
@@ -154,6 +158,7 @@ impl PortalArgs {
             secure_cookies: self.secure_cookies,
             idle_timeout: std::time::Duration::from_secs(self.session_idle_minutes.max(1) * 60),
             absolute_timeout: std::time::Duration::from_secs(self.session_max_hours.max(1) * 3600),
+            password_hashes: self.max_password_hashes.max(1),
             ..Default::default()
         }
     }
