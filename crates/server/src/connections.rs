@@ -106,7 +106,7 @@ struct Activity {
     quiet_since: Instant,
 }
 
-/// One request in flight; counted out when its handler's future ends or is dropped.
+/// One request in flight; counted out when its answer's body is done (or the request dropped).
 struct InFlight(Arc<watch::Sender<Activity>>);
 
 impl InFlight {
@@ -124,6 +124,33 @@ impl Drop for InFlight {
                 a.quiet_since = Instant::now();
             }
         });
+    }
+}
+
+/// An answer's body, counting its request in flight until the body is sent or dropped (a large
+/// export to a slow client is not idle).
+struct Counted {
+    body: axum::body::Body,
+    _in_flight: InFlight,
+}
+
+impl hyper::body::Body for Counted {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -202,8 +229,14 @@ async fn connection(
             let in_flight = InFlight::start(&activity);
             async move {
                 let answer = answer.await;
-                drop(in_flight);
-                answer
+                answer.map(|response| {
+                    response.map(|body| {
+                        axum::body::Body::new(Counted {
+                            body,
+                            _in_flight: in_flight,
+                        })
+                    })
+                })
             }
         })
         .map_err(|never: Infallible| match never {});

@@ -505,3 +505,31 @@ async fn one_address_holds_at_most_its_cap_of_connections_and_gets_places_back()
     assert!(answered, "a new connection is served once a place is free");
     drop(held);
 }
+
+/// An answered request does not keep its connection busy: once its answer is sent, a kept-alive
+/// connection is idle, and closed at the idle timeout (here well before the header timeout).
+#[tokio::test]
+async fn a_kept_alive_connection_is_closed_once_idle_after_its_answer() {
+    let server = support::start_guarded(
+        None,
+        GuardConfig {
+            header_timeout: Duration::from_secs(300),
+            idle_timeout: Duration::from_secs(1),
+            ..GuardConfig::default()
+        },
+    )
+    .await;
+    let addr = server.addr();
+    let seen = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        read_until_closed(&mut stream, Duration::from_secs(60))
+    })
+    .await
+    .unwrap()
+    .expect("the idle kept-alive connection is closed, long before the header timeout");
+    let text = String::from_utf8_lossy(&seen);
+    assert_eq!(status_of(&text), 200, "answered first: {text}");
+}
