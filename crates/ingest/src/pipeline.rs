@@ -1,4 +1,4 @@
-//! The ingest pipeline: one writer thread that owns the clearance engine.
+//! The ingest pipeline: one writer thread that owns the single window (the rooms of the domain).
 //!
 //! Callers (HTTP handlers, the CLI's offline modes, the benchmark) parse and validate messages on
 //! their own threads, then hand them to the writer. The writer takes everything queued (up to
@@ -24,9 +24,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use domain::clearance::{Decider, Engine};
+use domain::clearance::{Decider, Outcome};
 use domain::settings::Settings;
 use domain::time::Timestamp;
+use domain::window::SingleWindow;
 use store::{Batch, JournalRecord, ReceiptRow, Store, StoreError};
 use tokio::sync::oneshot;
 
@@ -239,8 +240,8 @@ impl Pipeline {
     ) -> Result<Pipeline, PipelineError> {
         store.claim_writer().map_err(PipelineError::Claim)?;
         let (engine, positions) = restore(store.as_ref(), &config)?;
-        let settings = engine.settings().clone();
-        let upgrade = engine.rules_upgrade();
+        let settings = engine.clearance().settings().clone();
+        let upgrade = engine.clearance().rules_upgrade();
         let adopt_at_ms = config.adopt_at_ms.unwrap_or_else(crate::clock::now_ms);
         let (tx, rx) = crossbeam_channel::bounded::<Job>(config.max_batch * 4);
         let commits = Arc::new(CommitHealth::default());
@@ -316,7 +317,7 @@ impl Pipeline {
 pub(crate) fn restore(
     store: &dyn Store,
     config: &PipelineConfig,
-) -> Result<(Engine, store::Positions), PipelineError> {
+) -> Result<(SingleWindow, store::Positions), PipelineError> {
     let point = store.restore_point()?;
     let positions = point.positions;
     if positions.applied != positions.journal {
@@ -329,7 +330,7 @@ pub(crate) fn restore(
         .state
         .into_iter()
         .filter_map(|row| row.value.map(|v| (row.namespace, row.key, v)));
-    let engine = Engine::restore(config.settings.clone(), config.buyer_secret.clone(), rows)
+    let engine = SingleWindow::restore(config.settings.clone(), config.buyer_secret.clone(), rows)
         .map_err(|e| PipelineError::Restore(format!("{e:?}")))?;
     Ok((engine, positions))
 }
@@ -337,7 +338,7 @@ pub(crate) fn restore(
 struct Writer {
     store: Arc<dyn Store>,
     commits: Arc<CommitHealth>,
-    engine: Engine,
+    engine: SingleWindow,
     config: PipelineConfig,
     decider: Arc<dyn Decider + Send + Sync>,
     journal_seq: i64,
@@ -494,7 +495,7 @@ impl Writer {
             if let Some(change) = crate::signatures::change_of(&record, &content) {
                 batch.certificates.push(change);
             }
-            let receipts = apply_record(
+            let (receipts, outcome) = apply_record(
                 &mut self.engine,
                 self.decider.as_ref(),
                 &record,
@@ -503,7 +504,6 @@ impl Writer {
             );
             batch.receipts.extend(receipts.iter().cloned());
             batch.records.extend(intake::application_record(&record));
-            let outcome = self.engine.take_outcome();
             if let Some(mut entry) = job.audit.take() {
                 entry.outcome = outcome_text(outcome.as_ref());
                 if outcome.is_none() {
@@ -537,27 +537,31 @@ pub fn outcome_text(outcome: Option<&domain::clearance::Outcome>) -> String {
     }
 }
 
-/// Apply one journal record to the engine and turn what it emits into receipt rows. Shared by the
-/// live path and the rebuild, so both produce identical receipts.
+/// Apply one journal record to the single window and turn what it emits into receipt rows, with
+/// the outcome of the action it carried, if any. Shared by the live path and the rebuild, so both
+/// produce identical receipts.
 pub fn apply_record(
-    engine: &mut Engine,
+    engine: &mut SingleWindow,
     decider: &dyn Decider,
     record: &JournalRecord,
     content: Intake,
     receipt_seq: &mut i64,
-) -> Vec<ReceiptRow> {
+) -> (Vec<ReceiptRow>, Option<Outcome>) {
     let now = Timestamp(record.received_at_ms);
     let content = match content {
         Intake::Empty => intake::from_record(record),
         parsed => parsed,
     };
     let mut rows = Vec::new();
+    let mut outcome = None;
     for command in intake::commands(content, &record.sender) {
-        for receipt in engine.apply(command, now, decider) {
-            outlet::receipt_rows(&receipt, now, receipt_seq, &mut rows);
+        let applied = engine.apply(command, now, decider);
+        for receipt in &applied.receipts {
+            outlet::receipt_rows(receipt, now, receipt_seq, &mut rows);
         }
+        outcome = applied.outcome.or(outcome);
     }
-    rows
+    (rows, outcome)
 }
 
 /// `onewindow rebuild`: drop every projection and replay the whole journal through the engine.
@@ -571,7 +575,7 @@ pub fn rebuild(
     store.reset_projections()?;
     // Start exactly as a fresh live store does (restore from nothing), so that the rows the
     // replay writes are the rows the live path wrote.
-    let mut engine = Engine::restore(
+    let mut engine = SingleWindow::restore(
         config.settings.clone(),
         config.buyer_secret.clone(),
         std::iter::empty(),
@@ -592,7 +596,7 @@ pub fn rebuild(
             if let Some(change) = crate::signatures::change_of(record, &Intake::Empty) {
                 batch.certificates.push(change);
             }
-            let rows = apply_record(
+            let (rows, _) = apply_record(
                 &mut engine,
                 decider,
                 record,
@@ -601,7 +605,6 @@ pub fn rebuild(
             );
             batch.receipts.extend(rows);
             batch.records.extend(intake::application_record(record));
-            let _ = engine.take_outcome();
         }
         batch.applied = last_seq;
         outlet::changes_into_batch(engine.take_changes(), &mut batch);

@@ -1,7 +1,7 @@
 //! `onewindow purge --before DATE`: the retention purge (docs/security.md, "Personal data").
 //!
 //! Personal data of declarations concluded before the horizon is removed from the engine state
-//! (by [`domain::clearance::Engine::purge`]) and from the journal: each CEB message node of such
+//! (by [`domain::window::SingleWindow::purge`]) and from the journal: each CEB message node of such
 //! a declaration has its personal fields replaced by redaction tokens
 //! ([`domain::personal::redact`]), and the entry's body becomes a *redacted body* — the message as
 //! CEB JSON without the personal data, plus the SHA-256 of the original bytes and when and up to
