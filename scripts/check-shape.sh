@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The shape of the workspace that the compiler does not check by itself (DESIGN.md, "Shape of the
 # code"): the writer (`ingest`) has no HTTP in its build — no axum, hyper or tower-http — and does
-# not depend on `server` (cargo refuses a cycle, so `server` keeps depending on `ingest` only).
+# not depend on `server` (cargo refuses a cycle, so `server` keeps depending on `ingest` only); no
+# `impl Engine` outside the clearance room; no function over 150 lines in `domain`.
 # Run by ingest's unit test `shape::ingest_has_no_http`; quick (reads Cargo.lock, builds nothing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,4 +18,18 @@ for forbidden in axum hyper tower-http server; do
   fi
 done
 [ "$status" -eq 0 ] && echo "check-shape: ingest has no HTTP and does not depend on server"
+
+# The clearance engine is one room: nothing outside it adds to `impl Engine`.
+if outside=$(grep -rln --include='*.rs' -E '^impl Engine\b' crates | grep -v '^crates/domain/src/clearance/'); then
+  echo "check-shape: impl Engine outside the clearance room: $outside" >&2
+  status=1
+fi
+
+# A function that decides stays under a screen or two (STYLE.md): none in `domain` runs past 150
+# lines. (Elsewhere `scripts/long-functions.sh crates` lists what is still to split.)
+if ! long=$(scripts/long-functions.sh 150 crates/domain/src); then
+  echo "check-shape: functions over 150 lines in domain:" >&2
+  echo "$long" >&2
+  status=1
+fi
 exit "$status"
