@@ -9,11 +9,13 @@
 pub mod clearance;
 pub mod credit;
 pub mod entrustment;
+pub mod event;
 mod fasthash;
 pub mod limits;
 pub mod money;
 pub mod negative;
 pub mod personal;
+pub mod quota;
 pub mod registry;
 pub mod risk;
 pub mod settings;
@@ -22,3 +24,4 @@ pub mod subject;
 pub mod tariff;
 pub mod tax;
 pub mod time;
+pub mod window;

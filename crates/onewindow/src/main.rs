@@ -76,18 +76,37 @@ pub struct GuardArgs {
     /// Requests per second per client address, `RATE` or `RATE/BURST`; `off` for no limit.
     #[arg(long, env = "ONEWINDOW_RATE_ADDRESS", default_value = "2000/4000")]
     pub rate_address: String,
-    /// Failed authentications per second per client address before it is refused everything.
+    /// Failed authentications per second per client address (API tokens; past it a failure is
+    /// answered 429, a good token still served) and per client address and account (portal
+    /// logins; past it that account's logins from that address wait).
     #[arg(long, env = "ONEWINDOW_RATE_FAILED_AUTH", default_value = "1/20")]
     pub rate_failed_auth: String,
+    /// Failed portal logins per second per client address, all accounts together; past it every
+    /// login from the address waits.
+    #[arg(long, env = "ONEWINDOW_RATE_FAILED_LOGINS", default_value = "1/100")]
+    pub rate_failed_logins: String,
     /// Take the client address from `X-Forwarded-For` (only behind a reverse proxy you run).
     #[arg(long, env = "ONEWINDOW_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
-    /// Seconds a client has to send a request's headers (also the idle keep-alive limit).
+    /// Seconds a client has to send its first bytes after connecting, and then a request's
+    /// headers (also how long an HTTP/1.1 connection may wait between requests).
     #[arg(long, env = "ONEWINDOW_HEADER_TIMEOUT", default_value_t = 10)]
     pub header_timeout: u64,
+    /// Seconds a connection may stay open with no request in flight (an HTTP/2 connection that
+    /// opens no stream is closed after this, whatever PINGs it answers).
+    #[arg(long, env = "ONEWINDOW_IDLE_TIMEOUT", default_value_t = 60)]
+    pub idle_timeout: u64,
     /// Most open connections; further ones are closed at once.
     #[arg(long, env = "ONEWINDOW_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
+    /// Most open connections from one client address (an IPv6 /64; the TCP peer, so behind a
+    /// reverse proxy the proxy's); further ones are closed at once. 0: no cap of its own.
+    #[arg(
+        long,
+        env = "ONEWINDOW_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    pub max_connections_per_address: usize,
     /// Send Strict-Transport-Security (when TLS terminates in front of the server).
     #[arg(long, env = "ONEWINDOW_HSTS")]
     pub hsts: bool,
@@ -103,9 +122,12 @@ impl GuardArgs {
             credential: rate("rate-credential", &self.rate_credential)?,
             address: rate("rate-address", &self.rate_address)?,
             failed_auth: rate("rate-failed-auth", &self.rate_failed_auth)?,
+            failed_logins: rate("rate-failed-logins", &self.rate_failed_logins)?,
             trust_forwarded_for: self.trust_forwarded_for,
             header_timeout: std::time::Duration::from_secs(self.header_timeout.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout.max(1)),
             max_connections: self.max_connections.max(1),
+            max_connections_per_address: self.max_connections_per_address,
             hsts: self.hsts,
         })
     }
@@ -124,6 +146,10 @@ pub struct PortalArgs {
     /// Hours after login at which a portal session ends, used or not.
     #[arg(long, env = "ONEWINDOW_SESSION_MAX_HOURS", default_value_t = 12)]
     pub session_max_hours: u64,
+    /// Password hashes (argon2id, ≈ 19 MiB each) computed at once for logins and new accounts;
+    /// more wait up to 10 s, then are asked to retry (503).
+    #[arg(long, env = "ONEWINDOW_MAX_PASSWORD_HASHES", default_value_t = 2)]
+    pub max_password_hashes: usize,
 }
 
 impl PortalArgs {
@@ -132,6 +158,7 @@ impl PortalArgs {
             secure_cookies: self.secure_cookies,
             idle_timeout: std::time::Duration::from_secs(self.session_idle_minutes.max(1) * 60),
             absolute_timeout: std::time::Duration::from_secs(self.session_max_hours.max(1) * 3600),
+            password_hashes: self.max_password_hashes.max(1),
             ..Default::default()
         }
     }

@@ -140,7 +140,18 @@ async fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), Problem> {
     }
 }
 
+/// Up, and able to commit: a writer whose last commit failed refuses every message, so health
+/// answers 503 too until a commit succeeds again.
 async fn health(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
+    if state.ingest.commit_failure().is_some() {
+        // Not `Problem::unavailable`: that logs an error, and health is polled.
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The store is unavailable; nothing was accepted. Retry later.",
+        )
+        .detail("the writer's last commit failed; messages are refused until one succeeds"));
+    }
     let store = state.store.clone();
     let positions = blocking(move || store.positions()).await?;
     Ok(Json(json!({

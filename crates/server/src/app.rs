@@ -173,7 +173,7 @@ pub async fn start_with(
         let stopped = async move {
             let _ = stop_rx.await;
         };
-        guard::serve(
+        crate::connections::serve(
             listener,
             app,
             &guard_config,

@@ -1,6 +1,6 @@
-//! Guards at the door: the HTTP server loop (header and idle timeouts, a cap on connections),
-//! rate limits per credential and per client address, and the security headers every answer
-//! carries.
+//! Guards at the door: rate limits per credential and per client address, and the security
+//! headers every answer carries. The limits on connections themselves (first bytes, header and
+//! idle timeouts, caps in all and per address) are kept by the accept loop, `connections.rs`.
 //!
 //! Rate limits are token buckets kept in memory (they protect this process; a cluster behind a
 //! balancer limits at the balancer too). Three buckets decide whether a request is served:
@@ -8,13 +8,22 @@
 //! - the credential (the key id of an `ow_<key id>_<secret>` bearer token): a request is refused
 //!   while the bucket is empty, and only requests that authenticated take a token — so a forged
 //!   token that names somebody's key id cannot drain their bucket;
-//! - failed authentications of the address: every 401 takes a token, and an address whose bucket
-//!   is empty is refused everything until it refills (guessing tokens or passwords gets slow).
+//! - failed authentications of the address: every 401 takes a token, and while the bucket is
+//!   empty every further 401 is answered 429 instead (guessing tokens gets slow).
+//!
+//! A locked-out address is not refused a credential that is good: enterprises behind one NAT
+//! share an address, and one of them guessing (or misconfigured) must not shut out the others.
+//! Checking a token is one SHA-256 and an indexed look-up, cheap enough to do for every request
+//! the address rate allows; and a 256-bit token is not guessed at any rate, so answering a good
+//! one reveals nothing a guesser could use. The portal's password logins, where a check costs an
+//! argon2 hash and a password can be guessed, are throttled before the check instead: per
+//! (address, account) at the failed-authentication rate, and per address over all accounts at a
+//! looser rate (`may_try_login`), so a colleague's typos lock out only that account from that
+//! address.
 //!
 //! A refused request gets 429 with `Retry-After` and a problem document.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,11 +33,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tower::ServiceExt;
 
 use crate::problem::Problem;
 
@@ -80,14 +84,23 @@ pub struct GuardConfig {
     pub credential: Rate,
     /// Per client address, every request.
     pub address: Rate,
-    /// Failed authentications (401) per client address.
+    /// Failed authentications (401) per client address, and failed portal logins per (client
+    /// address, account).
     pub failed_auth: Rate,
+    /// Failed portal logins per client address, all accounts together (looser: a NAT).
+    pub failed_logins: Rate,
     /// Take the client address from the last `X-Forwarded-For` hop (only behind a proxy you run).
     pub trust_forwarded_for: bool,
-    /// Time a client has to send a request's headers (also the idle keep-alive limit).
+    /// Time a client has to send its first bytes after connecting, and then a request's headers
+    /// (also how long an HTTP/1.1 connection may wait between requests).
     pub header_timeout: Duration,
+    /// A connection with no request in flight this long is closed (an HTTP/2 connection that
+    /// opens no stream, whatever PINGs it answers).
+    pub idle_timeout: Duration,
     /// Most open connections; more are closed at once.
     pub max_connections: usize,
+    /// Most open connections from one client address (an IPv6 /64); 0: no cap of its own.
+    pub max_connections_per_address: usize,
     /// Send `Strict-Transport-Security` (only when TLS terminates in front of the server).
     pub hsts: bool,
 }
@@ -98,9 +111,12 @@ impl Default for GuardConfig {
             credential: Rate::new(1000.0, 2000.0),
             address: Rate::new(2000.0, 4000.0),
             failed_auth: Rate::new(1.0, 20.0),
+            failed_logins: Rate::new(1.0, 100.0),
             trust_forwarded_for: false,
             header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
             max_connections: 4096,
+            max_connections_per_address: 256,
             hsts: false,
         }
     }
@@ -216,6 +232,9 @@ pub struct Guard {
     credentials: Buckets,
     addresses: Buckets,
     failures: Buckets,
+    /// Failed portal logins by (address, account), and by address.
+    login_failures: Buckets,
+    login_address_failures: Buckets,
 }
 
 impl Guard {
@@ -224,22 +243,32 @@ impl Guard {
             credentials: Buckets::new(config.credential, 100_000),
             addresses: Buckets::new(config.address, 100_000),
             failures: Buckets::new(config.failed_auth, 100_000),
+            login_failures: Buckets::new(config.failed_auth, 100_000),
+            login_address_failures: Buckets::new(config.failed_logins, 100_000),
             config,
         }
     }
 
-    /// Failed authentications of `ip` so far allow another attempt (for the portal's login form,
-    /// which answers a failed login with a page, not a 401).
-    pub fn may_try_login(&self, ip: IpAddr) -> Result<(), Duration> {
-        match self.failures.wait(&ip.to_string(), Instant::now()) {
+    /// Failed logins from `ip` so far allow another attempt at `account` (for the portal's login
+    /// form, which answers a failed login with a page, not a 401): neither this account from
+    /// this address nor this address over all accounts has used up its allowance.
+    pub fn may_try_login(&self, ip: IpAddr, account: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        let waits = [
+            self.login_failures.wait(&login_key(ip, account), now),
+            self.login_address_failures.wait(&ip.to_string(), now),
+        ];
+        match waits.into_iter().flatten().max() {
             Some(wait) => Err(wait),
             None => Ok(()),
         }
     }
 
-    /// Count a failed login of `ip`.
-    pub fn failed_login(&self, ip: IpAddr) {
-        self.failures.take(&ip.to_string(), Instant::now());
+    /// Count a failed login at `account` from `ip`.
+    pub fn failed_login(&self, ip: IpAddr, account: &str) {
+        let now = Instant::now();
+        self.login_failures.take(&login_key(ip, account), now);
+        self.login_address_failures.take(&ip.to_string(), now);
     }
 
     /// The client's address: the peer, or the last `X-Forwarded-For` hop when configured.
@@ -260,6 +289,12 @@ impl Guard {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
     }
+}
+
+/// The bucket of an account's failed logins from one address (the name as typed, cut short).
+fn login_key(ip: IpAddr, account: &str) -> String {
+    let account: String = account.chars().take(64).collect();
+    format!("{ip} {account}")
 }
 
 /// The key id of a bearer token (`ow_<key id>_<secret>`), without checking the secret.
@@ -301,14 +336,14 @@ pub async fn limit(State(guard): State<Arc<Guard>>, mut request: Request, next: 
         .insert(crate::portal::ClientAddress(client));
     request.extensions_mut().insert(guard.clone());
     let ip = client.map(|ip| ip.to_string());
-    if let Some(ip) = &ip {
-        if let Some(wait) = guard.failures.wait(ip, now) {
-            return too_many(wait, "too many failed authentications from this address");
-        }
-        if let Err(wait) = guard.addresses.try_take(ip, now) {
-            return too_many(wait, "too many requests from this address");
-        }
+    if let Some(ip) = &ip
+        && let Err(wait) = guard.addresses.try_take(ip, now)
+    {
+        return too_many(wait, "too many requests from this address");
     }
+    // Locked out for failures: the request is still served if its credential is good (see the
+    // module documentation); only a failure is refused.
+    let locked_out = ip.as_ref().and_then(|ip| guard.failures.wait(ip, now));
     let key = key_id(&request);
     if let Some(key) = &key
         && let Some(wait) = guard.credentials.wait(key, now)
@@ -319,6 +354,9 @@ pub async fn limit(State(guard): State<Arc<Guard>>, mut request: Request, next: 
     if response.status() == StatusCode::UNAUTHORIZED {
         if let Some(ip) = &ip {
             guard.failures.take(ip, Instant::now());
+        }
+        if let Some(wait) = locked_out {
+            return too_many(wait, "too many failed authentications from this address");
         }
     } else if let Some(key) = &key {
         guard.credentials.take(key, Instant::now());
@@ -411,78 +449,6 @@ pub fn wrap(router: Router, guard: Arc<Guard>) -> Router {
     router
         .layer(axum::middleware::from_fn_with_state(guard.clone(), limit))
         .layer(axum::middleware::from_fn_with_state(guard, headers))
-}
-
-/// Serve `app` on `listener` until `shutdown` resolves, then let open requests finish (for at
-/// most `drain`). Unlike `axum::serve`, a client must send each request's headers within the
-/// header timeout (slow or idle connections are closed), and connections beyond the cap are
-/// closed at once. Handlers see the peer as `ConnectInfo<SocketAddr>`.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    config: &GuardConfig,
-    shutdown: impl std::future::Future<Output = ()>,
-    drain: Duration,
-) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_timeout)
-        .max_buf_size(256 * 1024);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(64)
-        .keep_alive_interval(Some(config.header_timeout))
-        .keep_alive_timeout(config.header_timeout);
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(error) => {
-                    // EMFILE and friends: wait a moment rather than spin.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "connection refused: too many open connections");
-            drop(stream);
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let service = app
-            .clone()
-            .map_request(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request.map(axum::body::Body::new)
-            })
-            .map_err(|never: Infallible| match never {});
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%peer, %error, "connection ended with an error");
-            }
-            drop(permit);
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(drain, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("some connections were still open after the drain period");
-    }
 }
 
 #[cfg(test)]

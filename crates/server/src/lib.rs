@@ -7,6 +7,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod certificates;
+pub mod connections;
 pub mod entrustments;
 pub mod guard;
 pub mod intake;

@@ -152,6 +152,34 @@ impl Default for PipelineConfig {
 #[derive(Clone)]
 pub struct Ingest {
     tx: Sender<Job>,
+    commits: Arc<CommitHealth>,
+}
+
+/// Whether the writer's last commit went through. While it does not, every message is refused
+/// (a full disk, a lost database), and the health check must say so rather than answer 200: an
+/// outside probe saw every message refused with 503 while `/healthz` said all was well. It
+/// clears at the next commit that succeeds (the next batch; senders retry a 503).
+#[derive(Debug, Default)]
+pub struct CommitHealth {
+    failure: std::sync::Mutex<Option<String>>,
+}
+
+impl CommitHealth {
+    fn note(&self, outcome: Result<(), &str>) {
+        let mut failure = self
+            .failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *failure = outcome.err().map(str::to_owned);
+    }
+
+    /// Why the last commit failed, if it did.
+    pub fn last_failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
 }
 
 impl Ingest {
@@ -175,6 +203,11 @@ impl Ingest {
         job.reply = Some(tx);
         self.tx.send(job).map_err(|_| PipelineError::Stopped)?;
         Ok(rx)
+    }
+
+    /// Why the writer's last commit failed, while it has not committed since.
+    pub fn commit_failure(&self) -> Option<String> {
+        self.commits.last_failure()
     }
 
     /// Submit and wait (for threads outside the async runtime).
@@ -206,7 +239,9 @@ impl Pipeline {
         let upgrade = engine.rules_upgrade();
         let adopt_at_ms = config.adopt_at_ms.unwrap_or_else(crate::app::now_ms);
         let (tx, rx) = crossbeam_channel::bounded::<Job>(config.max_batch * 4);
+        let commits = Arc::new(CommitHealth::default());
         let mut writer = Writer {
+            commits: commits.clone(),
             store,
             engine,
             config,
@@ -221,7 +256,7 @@ impl Pipeline {
             .map_err(|e| PipelineError::Restore(e.to_string()))?;
         let pipeline = Pipeline {
             settings,
-            ingest: Ingest { tx },
+            ingest: Ingest { tx, commits },
             writer: Some(handle),
         };
         if let Some(action) = upgrade {
@@ -263,7 +298,10 @@ impl Pipeline {
     pub fn shutdown(mut self) {
         let Pipeline { ingest, writer, .. } = &mut self;
         let (dead_tx, _) = crossbeam_channel::bounded(1);
-        *ingest = Ingest { tx: dead_tx };
+        *ingest = Ingest {
+            tx: dead_tx,
+            commits: ingest.commits.clone(),
+        };
         if let Some(handle) = writer.take() {
             let _ = handle.join();
         }
@@ -294,6 +332,7 @@ pub(crate) fn restore(
 
 struct Writer {
     store: Arc<dyn Store>,
+    commits: Arc<CommitHealth>,
     engine: Engine,
     config: PipelineConfig,
     decider: Arc<dyn Decider + Send + Sync>,
@@ -322,6 +361,7 @@ enum Stage {
 /// batch of the same epoch is failed without being written.
 fn committer(
     store: Arc<dyn Store>,
+    commits: Arc<CommitHealth>,
     rx: Receiver<Stage>,
     failed_epoch: Arc<std::sync::atomic::AtomicU64>,
 ) {
@@ -342,11 +382,13 @@ fn committer(
         let outcome = if failed_epoch.load(Ordering::Acquire) == epoch {
             Err("an earlier batch this one builds on was not committed".to_string())
         } else {
-            store.commit(&batch).map_err(|error| {
+            let committed = store.commit(&batch).map_err(|error| {
                 tracing::error!(%error, "group commit failed; nothing of this batch was acknowledged");
                 failed_epoch.store(epoch, Ordering::Release);
                 error.to_string()
-            })
+            });
+            commits.note(committed.as_ref().map(|_| ()).map_err(String::as_str));
+            committed
         };
         for (reply, answer) in answers {
             if let Some(reply) = reply {
@@ -369,10 +411,11 @@ impl Writer {
         let (stage_tx, stage_rx) = crossbeam_channel::bounded::<Stage>(1);
         let committer_thread = {
             let store = self.store.clone();
+            let commits = self.commits.clone();
             let failed = failed_epoch.clone();
             std::thread::Builder::new()
                 .name("onewindow-commit".into())
-                .spawn(move || committer(store, stage_rx, failed))
+                .spawn(move || committer(store, commits, stage_rx, failed))
         };
         let committer_thread = match committer_thread {
             Ok(handle) => handle,

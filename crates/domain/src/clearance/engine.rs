@@ -20,9 +20,10 @@ use super::receipt::{
     TaxBillView, TaxStatus, receipt_guid,
 };
 use crate::credit::CreditEventKind;
-use crate::limits::{self, LimitVerdict, QuotaLedger};
+use crate::limits::{self, LimitVerdict};
 use crate::money::round_fen;
 use crate::personal::{self, BuyerKey};
+use crate::quota::{NS_QUOTA, QuotaRoom};
 use crate::registry::{Enterprise, Registry, RegistryError, Role};
 use crate::settings::Settings;
 use crate::tariff::Tariff;
@@ -248,16 +249,19 @@ pub struct Engine {
     decls: BTreeMap<DeclarationId, Declaration>,
     waybills: BTreeMap<WaybillKey, WaybillRec>,
     seen: BTreeSet<String>,
-    quota: QuotaLedger,
+    quota: QuotaRoom,
     serial: u64,
     sup: Supervision,
-    stats: statistics::Statistics,
+    stats: statistics::StatisticsRoom,
     /// 委托 — who may name whom ([`crate::entrustment`]).
     consent: crate::entrustment::Entrustments,
     /// The version of the rules in force ([`ownership::RULES_CURRENT`]); changed only by a
     /// journaled [`Action::AdoptRules`].
     rules: u32,
     dirty_rules: bool,
+    /// The events of the command being applied, for [`crate::window::SingleWindow`]; dropped at
+    /// [`Engine::take_changes`] if nobody took them.
+    events: Vec<crate::event::Event>,
     // Indices, rebuilt on restore.
     payment_index: BTreeMap<(String, String), DeclarationId>,
     invt_index: BTreeMap<String, DeclarationId>,
@@ -266,7 +270,6 @@ pub struct Engine {
     dirty_decls: BTreeSet<DeclarationId>,
     dirty_waybills: BTreeSet<WaybillKey>,
     dirty_seen: Vec<String>,
-    dirty_quota: BTreeSet<(BuyerKey, i32)>,
     dirty_enterprises: BTreeSet<String>,
     dirty_settings: bool,
     dirty_tariff: bool,
@@ -279,15 +282,7 @@ const NS_ENTERPRISE: &str = "enterprise";
 const NS_DECLARATION: &str = "declaration";
 const NS_WAYBILL: &str = "waybill";
 const NS_GUID: &str = "guid";
-const NS_QUOTA: &str = "quota";
 const NS_META: &str = "meta";
-
-#[derive(Serialize, Deserialize)]
-struct QuotaValue {
-    buyer: BuyerKey,
-    year: i32,
-    used: Decimal,
-}
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
@@ -365,20 +360,20 @@ impl Engine {
             decls: BTreeMap::new(),
             waybills: BTreeMap::new(),
             seen: BTreeSet::new(),
-            quota: QuotaLedger::default(),
+            quota: QuotaRoom::default(),
             serial: 0,
             sup: Supervision::new(),
-            stats: statistics::Statistics::default(),
+            stats: statistics::StatisticsRoom::default(),
             consent: crate::entrustment::Entrustments::default(),
             rules: ownership::RULES_LEGACY,
             dirty_rules: false,
+            events: Vec::new(),
             payment_index: BTreeMap::new(),
             invt_index: BTreeMap::new(),
             waiters: BTreeMap::new(),
             dirty_decls: BTreeSet::new(),
             dirty_waybills: BTreeSet::new(),
             dirty_seen: Vec::new(),
-            dirty_quota: BTreeSet::new(),
             dirty_enterprises: BTreeSet::new(),
             dirty_settings: true,
             dirty_tariff: true,
@@ -435,10 +430,14 @@ impl Engine {
                 NS_GUID => {
                     e.seen.insert(key);
                 }
-                NS_QUOTA => {
-                    let q: QuotaValue = parse(&ns, &key, &value)?;
-                    e.quota.consume(&q.buyer, q.year, q.used);
-                }
+                NS_QUOTA => e
+                    .quota
+                    .restore(&value)
+                    .map_err(|source| RestoreError::BadRow {
+                        namespace: ns.clone(),
+                        key: key.clone(),
+                        source,
+                    })?,
                 NS_META if key == "rules" => e.rules = parse(&ns, &key, &value)?,
                 NS_META => e.serial = parse(&ns, &key, &value)?,
                 ownership::NS_ENTRUSTMENT => {
@@ -1137,17 +1136,42 @@ impl Engine {
         let match_seq = self.next_serial();
         let refs: Vec<&str> = parties.iter().map(String::as_str).collect();
         self.credit_parties(&refs, &CreditEventKind::DeclarationFiled, now);
+        let mut out = self.record_pass(id, &wkey, assessed, invt_no, match_seq, now);
+        if let Decision::Reject { code, .. } = &decision
+            && code != ErrorCode::ListedEnterprise.code()
+            && code != ErrorCode::ListedPerson.code()
+        {
+            let kind = CreditEventKind::Rejected { code: code.clone() };
+            self.credit_parties(&[&parties[0], &parties[2]], &kind, now);
+        }
+        let inspect = decision == Decision::Inspection;
+        out.extend(self.decide(id, decision, now));
+        if inspect {
+            self.open_task(id, advice.reasons, task_subjects, now);
+        }
+        out
+    }
+
+    /// The match passed: consume the quota, bind the waybill, record the assessment and answer
+    /// every document of the declaration with 120 (logic check passed).
+    fn record_pass(
+        &mut self,
+        id: &DeclarationId,
+        wkey: &WaybillKey,
+        assessed: Assessed,
+        invt_no: String,
+        match_seq: u64,
+        now: Timestamp,
+    ) -> Vec<Receipt> {
         // Passed: consume the quota now, so no later declaration can overrun it.
         self.quota
-            .consume(&assessed.buyer, assessed.year, assessed.quota_amount);
-        self.dirty_quota
-            .insert((assessed.buyer.clone(), assessed.year));
-        if let Some(rec) = self.waybills.get_mut(&wkey) {
+            .reserve(&assessed.buyer, assessed.year, assessed.quota_amount);
+        if let Some(rec) = self.waybills.get_mut(wkey) {
             rec.bound = Some(id.clone());
             self.dirty_waybills.insert(wkey.clone());
         }
         self.dirty_decls.insert(id.clone());
-        if let Some(set) = self.waiters.get_mut(&wkey) {
+        if let Some(set) = self.waiters.get_mut(wkey) {
             set.remove(id);
         }
         self.invt_index.insert(invt_no.clone(), id.clone());
@@ -1190,7 +1214,7 @@ impl Engine {
                 body: ReceiptBody::Payment(payment_return(&p.doc, 120, passed.clone(), now)),
             });
         }
-        if let Some(rec) = self.waybills.get_mut(&wkey)
+        if let Some(rec) = self.waybills.get_mut(wkey)
             && rec.slot.status < 120
         {
             rec.slot.status = 120;
@@ -1223,18 +1247,6 @@ impl Engine {
                     Some(invt_no),
                 )),
             });
-        }
-        if let Decision::Reject { code, .. } = &decision
-            && code != ErrorCode::ListedEnterprise.code()
-            && code != ErrorCode::ListedPerson.code()
-        {
-            let kind = CreditEventKind::Rejected { code: code.clone() };
-            self.credit_parties(&[&parties[0], &parties[2]], &kind, now);
-        }
-        let inspect = decision == Decision::Inspection;
-        out.extend(self.decide(id, decision, now));
-        if inspect {
-            self.open_task(id, advice.reasons, task_subjects, now);
         }
         out
     }
@@ -1381,8 +1393,7 @@ impl Engine {
         } else {
             None
         };
-        self.quota.restore(&buyer, year, give_back);
-        self.dirty_quota.insert((buyer, year));
+        self.quota.give_back(&buyer, year, give_back);
     }
 
     fn reject_inventory(
@@ -1773,16 +1784,30 @@ impl Engine {
         self.restore_quota(&id, give_back);
         self.credit_parties(&[&r.ebc_code], &CreditEventKind::Returned, now);
         self.dirty_decls.insert(id.clone());
-        let Some(d) = self.decls.get_mut(&id) else {
-            return Ok(out);
+        out.extend(self.settle_return(&id, returned, reassessed, now));
+        Ok(out)
+    }
+
+    /// A return was approved: record what came back and void the tax bill (all of it came back)
+    /// or revise it (a new bill number and a CEB816 for what is left).
+    fn settle_return(
+        &mut self,
+        id: &DeclarationId,
+        returned: BTreeMap<u32, Decimal>,
+        reassessed: Option<(Decimal, TaxAssessment)>,
+        now: Timestamp,
+    ) -> Vec<Receipt> {
+        let mut out = Vec::new();
+        let Some(d) = self.decls.get_mut(id) else {
+            return out;
         };
         d.returned = returned;
         d.updated_at = now;
         let Some(bill) = d.bill.as_mut() else {
-            return Ok(out);
+            return out;
         };
         let Some(invt_no) = d.invt_no.clone() else {
-            return Ok(out);
+            return out;
         };
         let assure = d.inventory.as_ref().map(|i| i.doc.assure_code.clone());
         let void = Receipt {
@@ -1818,7 +1843,7 @@ impl Engine {
                 out.extend(tax_bill_receipt(d, now));
             }
         }
-        Ok(out)
+        out
     }
 
     fn on_delivery(
@@ -2018,7 +2043,13 @@ impl Engine {
     }
 
     /// Everything changed since the last call: state rows to persist and projection views.
+    /// The events of the commands applied since the last call.
+    pub fn take_events(&mut self) -> Vec<crate::event::Event> {
+        std::mem::take(&mut self.events)
+    }
+
     pub fn take_changes(&mut self) -> Changes {
+        self.events.clear();
         let mut c = Changes::default();
         if std::mem::take(&mut self.dirty_settings) {
             c.state.push((
@@ -2064,20 +2095,7 @@ impl Engine {
                 }
             }
         }
-        for (buyer, year) in std::mem::take(&mut self.dirty_quota) {
-            let used = self.quota.used(&buyer, year);
-            let v = QuotaValue {
-                buyer: buyer.clone(),
-                year,
-                used,
-            };
-            c.state.push((
-                NS_QUOTA.into(),
-                format!("{}|{year}", buyer.0),
-                Some(json(&v)),
-            ));
-            c.quotas.push((buyer, year, used));
-        }
+        self.quota.changes(&mut c.state, &mut c.quotas);
         self.supervision_changes(&mut c.state, &mut c.records);
         self.entrustment_changes(&mut c.state, &mut c.records);
         c.statistics = self.statistics_changes(&mut c.state, &mut c.records);

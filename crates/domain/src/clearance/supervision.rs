@@ -1380,14 +1380,45 @@ impl Engine {
         action: Action,
         now: Timestamp,
     ) -> Result<(serde_json::Value, Vec<Receipt>), Refused> {
-        use Department::*;
-        let none = Vec::new;
         match action {
             action @ (Action::Entrust { .. }
             | Action::Entrustment { .. }
             | Action::AdoptRules { .. }) => self
                 .entrustment_action(actor, action, now)
-                .map(|v| (v, none())),
+                .map(|v| (v, Vec::new())),
+            action @ (Action::Certify { .. }
+            | Action::Rate { .. }
+            | Action::Complaint { .. }
+            | Action::TaxPaid { .. }) => self.act_credit(actor, action, now),
+            action @ (Action::List { .. } | Action::Listing { .. }) => {
+                self.act_listing(actor, action, now)
+            }
+            action @ (Action::Control { .. }
+            | Action::Uncontrol { .. }
+            | Action::Recall { .. }
+            | Action::LiftRecall { .. }) => self.act_goods(actor, action, now),
+            action @ (Action::ConfigureRule { .. } | Action::ReferencePrices { .. }) => {
+                self.act_risk(actor, action, now)
+            }
+            action @ (Action::AssessAlert { .. }
+            | Action::DisposeAlert { .. }
+            | Action::ReviewAlert { .. }) => self.act_alert(actor, action, now),
+            action @ (Action::Finding { .. } | Action::Conclude { .. }) => {
+                self.act_inspection(actor, action, now)
+            }
+        }
+    }
+
+    /// Applies a certification, rating, complaint or tax payment (credit).
+    fn act_credit(
+        &mut self,
+        actor: &Actor,
+        action: Action,
+        now: Timestamp,
+    ) -> Result<(serde_json::Value, Vec<Receipt>), Refused> {
+        use Department::*;
+        let none = Vec::new;
+        match action {
             Action::Certify {
                 enterprise,
                 level,
@@ -1464,6 +1495,19 @@ impl Engine {
                 Self::require(actor, &[Tax, Customs])?;
                 self.tax_paid(&invt_no, paid_on, now)
             }
+            _ => Err("not an action of this family".into()),
+        }
+    }
+
+    /// Applies a listing or a step on one (the credit negative list).
+    fn act_listing(
+        &mut self,
+        actor: &Actor,
+        action: Action,
+        now: Timestamp,
+    ) -> Result<(serde_json::Value, Vec<Receipt>), Refused> {
+        use Department::*;
+        match action {
             Action::List {
                 subject,
                 name,
@@ -1519,6 +1563,20 @@ impl Engine {
                 Ok((serde_json::to_value(&listing).unwrap_or_default(), receipts))
             }
             Action::Listing { id, step } => self.listing_step(actor, &id, &step, now),
+            _ => Err("not an action of this family".into()),
+        }
+    }
+
+    /// Applies a goods control or a recall.
+    fn act_goods(
+        &mut self,
+        actor: &Actor,
+        action: Action,
+        now: Timestamp,
+    ) -> Result<(serde_json::Value, Vec<Receipt>), Refused> {
+        use Department::*;
+        let none = Vec::new;
+        match action {
             Action::Control {
                 matcher,
                 control,
@@ -1595,6 +1653,20 @@ impl Engine {
                 self.sup.dirty_recalls.insert(id);
                 Ok((value, none()))
             }
+            _ => Err("not an action of this family".into()),
+        }
+    }
+
+    /// Applies a risk rule setting or the reference prices.
+    fn act_risk(
+        &mut self,
+        actor: &Actor,
+        action: Action,
+        _now: Timestamp,
+    ) -> Result<(serde_json::Value, Vec<Receipt>), Refused> {
+        use Department::*;
+        let none = Vec::new;
+        match action {
             Action::ConfigureRule {
                 rule,
                 mode,
@@ -1627,6 +1699,20 @@ impl Engine {
                     none(),
                 ))
             }
+            _ => Err("not an action of this family".into()),
+        }
+    }
+
+    /// Applies a step on an alert (assessment, disposal, review).
+    fn act_alert(
+        &mut self,
+        actor: &Actor,
+        action: Action,
+        now: Timestamp,
+    ) -> Result<(serde_json::Value, Vec<Receipt>), Refused> {
+        use Department::*;
+        let none = Vec::new;
+        match action {
             Action::AssessAlert { id, level, note } => {
                 Self::require(actor, &[Customs, Inspection])?;
                 let a = self.alert_in(&id, AlertState::Open)?;
@@ -1693,6 +1779,19 @@ impl Engine {
                 }
                 Ok((serde_json::to_value(&a).unwrap_or_default(), none()))
             }
+            _ => Err("not an action of this family".into()),
+        }
+    }
+
+    /// Applies an inspection finding or a document-review decision.
+    fn act_inspection(
+        &mut self,
+        actor: &Actor,
+        action: Action,
+        now: Timestamp,
+    ) -> Result<(serde_json::Value, Vec<Receipt>), Refused> {
+        use Department::*;
+        match action {
             Action::Finding {
                 task,
                 passed,
@@ -1723,6 +1822,7 @@ impl Engine {
                     receipts,
                 ))
             }
+            _ => Err("not an action of this family".into()),
         }
     }
 

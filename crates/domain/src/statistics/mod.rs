@@ -15,6 +15,7 @@ pub mod disclosure;
 pub mod facts;
 pub mod index;
 pub mod parks;
+pub mod room;
 
 pub use classes::{Classification, GoodsClass};
 pub use facts::{

@@ -1,7 +1,8 @@
 //! Portal accounts, managed by the administrator: pages (`/admin/users`) and the API
 //! (`/api/v1/users`, used by `onewindow user …`). An account acts as a subject exactly like an
 //! API credential: an enterprise code (filed), `regulator:<department>` or `admin`. Passwords are
-//! hashed with argon2id off the async workers; disabling an account ends its sessions at once.
+//! hashed with argon2id off the async workers, a bounded number at once (`PasswordHashing`);
+//! disabling an account ends its sessions at once.
 
 use axum::body::Bytes;
 use axum::extract::{Form, Path, State};
@@ -83,9 +84,12 @@ pub async fn create_account(
         return Err(Ok(AccountError::Exists));
     }
     let password = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+    let hash = state
+        .portal
+        .hashing
+        .run(move || hash_password(&password))
         .await
-        .map_err(|e| Err(Problem::unavailable(&e)))?
+        .map_err(|_| Err(super::session::hashing_busy()))?
         .map_err(|e| Err(Problem::unavailable(&e)))?;
     let row = UserRow {
         username: username.to_string(),

@@ -398,17 +398,8 @@ async fn decide(
     let mut a = load(&ctx, id).await?;
     let back = format!("/desk/applications/{}", encode(&a.id));
     if a.status != "submitted" {
-        let section = Section::new("refused", "")
-            .note(
-                "error",
-                format!(
-                    "{}{}",
-                    ctx.t(M::ActionRefused),
-                    ctx.pick("申请已审核", "the application is already decided")
-                ),
-            )
-            .link(back, ctx.t(M::Details));
-        return Ok(ctx.render(StatusCode::CONFLICT, ctx.t(M::ActionRefused), &[section]));
+        let why = ctx.pick("申请已审核", "the application is already decided");
+        return Ok(ctx.refused(StatusCode::CONFLICT, why, back, ctx.t(M::Details)));
     }
     let approve = form_value(&form, "approve") == Some("true");
     let now = now_ms();
@@ -416,17 +407,8 @@ async fn decide(
         .await
         .map_err(|p| ctx.failed(p))?;
     if approve && filed {
-        let section = Section::new("refused", "")
-            .note(
-                "error",
-                format!(
-                    "{}{}",
-                    ctx.t(M::ActionRefused),
-                    ctx.pick(ALREADY_FILED.0, ALREADY_FILED.1)
-                ),
-            )
-            .link(back, ctx.t(M::Details));
-        return Ok(ctx.render(StatusCode::CONFLICT, ctx.t(M::ActionRefused), &[section]));
+        let why = ctx.pick(ALREADY_FILED.0, ALREADY_FILED.1);
+        return Ok(ctx.refused(StatusCode::CONFLICT, why, back, ctx.t(M::Details)));
     }
     if approve {
         let csv = registry_csv(&a);
@@ -443,13 +425,8 @@ async fn decide(
             if p.status.is_server_error() {
                 return Err(ctx.failed(p));
             }
-            let section = Section::new("refused", "")
-                .note(
-                    "error",
-                    format!("{}{}", ctx.t(M::ActionRefused), p.detail.unwrap_or(p.title)),
-                )
-                .link(back, ctx.t(M::Details));
-            return Ok(ctx.render(StatusCode::CONFLICT, ctx.t(M::ActionRefused), &[section]));
+            let why = p.detail.unwrap_or(p.title);
+            return Ok(ctx.refused(StatusCode::CONFLICT, &why, back, ctx.t(M::Details)));
         }
         let _filed = admin_entry(&ctx.state, intake::FILING, csv.into_bytes().into())
             .await

@@ -526,17 +526,8 @@ async fn act(
                 StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => problem.status,
                 _ => StatusCode::CONFLICT,
             };
-            let section = Section::new("refused", "")
-                .note(
-                    "error",
-                    format!(
-                        "{}{}",
-                        ctx.t(M::ActionRefused),
-                        problem.detail.unwrap_or(problem.title)
-                    ),
-                )
-                .link(back, ctx.t(M::Details));
-            Ok(ctx.render(status, ctx.t(M::ActionRefused), &[section]))
+            let why = problem.detail.unwrap_or(problem.title);
+            Ok(ctx.refused(status, &why, back, ctx.t(M::Details)))
         }
         Err(problem) => Err(ctx.failed(problem)),
     }

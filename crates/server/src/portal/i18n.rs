@@ -127,6 +127,7 @@ messages! {
     Password = ("密码", "Password"),
     LoginFailed = ("用户名或密码不正确，或账户已停用。", "Wrong username or password, or the account is disabled."),
     LoginThrottled = ("登录失败次数过多，请稍后再试。", "Too many failed sign-ins; please wait and try again."),
+    LoginBusy = ("正在核对的登录过多，请几秒钟后再试。", "Too many sign-ins are being checked at once; please try again in a few seconds."),
     SessionExpired = ("您的会话已过期，请重新登录。", "Your session has expired; please sign in again."),
     LoggedOut = ("您已退出登录。", "You are signed out."),
     // Home.

@@ -60,6 +60,10 @@ pub struct PortalConfig {
     pub absolute_timeout: Duration,
     /// Public look-ups (quota self-query, status lookup) per client address.
     pub lookup_rate: Rate,
+    /// Password hashes (logins, new accounts) computed at once; more wait their turn.
+    pub password_hashes: usize,
+    /// How long a password hash waits for its turn before the person is asked to retry.
+    pub password_wait: Duration,
 }
 
 impl Default for PortalConfig {
@@ -69,6 +73,8 @@ impl Default for PortalConfig {
             idle_timeout: Duration::from_secs(30 * 60),
             absolute_timeout: Duration::from_secs(12 * 3600),
             lookup_rate: Rate::new(0.2, 10.0),
+            password_hashes: 2,
+            password_wait: Duration::from_secs(10),
         }
     }
 }
@@ -77,12 +83,15 @@ impl Default for PortalConfig {
 pub struct Portal {
     pub config: PortalConfig,
     lookups: Buckets,
+    /// The bound on argon2 hashes at once (`session::PasswordHashing`).
+    pub hashing: session::PasswordHashing,
 }
 
 impl Portal {
     pub fn new(config: PortalConfig) -> Portal {
         Portal {
             lookups: Buckets::new(config.lookup_rate, 100_000),
+            hashing: session::PasswordHashing::new(config.password_hashes, config.password_wait),
             config,
         }
     }
@@ -517,6 +526,21 @@ impl Ctx {
             )
             .link("/", self.t(M::BackHome));
         self.render(status, self.t(title), &[section])
+    }
+
+    /// An action refused for a reason the person can act on: the reason after "操作未执行",
+    /// with a link back to where they were.
+    pub fn refused(
+        &self,
+        status: StatusCode,
+        why: &str,
+        back: String,
+        back_label: &str,
+    ) -> Response {
+        let section = page::Section::new("refused", "")
+            .note("error", format!("{}{why}", self.t(M::ActionRefused)))
+            .link(back, back_label);
+        self.render(status, self.t(M::ActionRefused), &[section])
     }
 
     pub fn forbidden(&self) -> Response {

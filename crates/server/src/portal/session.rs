@@ -1,9 +1,11 @@
 //! Portal logins: accounts with argon2id password hashes, sessions held by an `HttpOnly` cookie
 //! and stored hashed with idle and absolute expiry, CSRF tokens, and the login and logout pages.
 //!
-//! Failed logins are throttled per client address by the guard's failed-authentication bucket
-//! (the same one that slows down token guessing on the API).
+//! Failed logins are throttled by the guard per (client address, account) and, more loosely,
+//! per client address (`Guard::may_try_login`), before the password is checked.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -73,7 +75,71 @@ pub fn same(a: &str, b: &str) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Hash a password as an argon2id PHC string (slow on purpose: call from `spawn_blocking`).
+/// 口令哈希闸 — a bound on the password hashes computed at once. Each argon2id hash takes
+/// ≈ 19 MiB and tens of milliseconds of a core; unbounded, 200 failed logins at once took the
+/// server from 74 MiB to 1.7 GiB and its health check to 3 s (outside probe, finding 6). A hash
+/// waits for a place up to `wait`, then the person is asked to retry (`HashingBusy`).
+pub struct PasswordHashing {
+    places: Arc<tokio::sync::Semaphore>,
+    wait: Duration,
+    running: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+/// No place came free within the wait: the server is busy checking other passwords.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HashingBusy;
+
+impl PasswordHashing {
+    pub fn new(at_once: usize, wait: Duration) -> PasswordHashing {
+        PasswordHashing {
+            places: Arc::new(tokio::sync::Semaphore::new(at_once.max(1))),
+            wait,
+            running: Arc::new(AtomicUsize::new(0)),
+            peak: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Run `work` (a hash or a check) on the blocking pool once a place is free. The place is
+    /// held by the blocking task itself, so a request given up by its client does not free it
+    /// while the hash still runs.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashingBusy> {
+        let place = tokio::time::timeout(self.wait, self.places.clone().acquire_owned())
+            .await
+            .map_err(|_| HashingBusy)?
+            .map_err(|_| HashingBusy)?;
+        let (running, peak) = (self.running.clone(), self.peak.clone());
+        tokio::task::spawn_blocking(move || {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            let done = work();
+            running.fetch_sub(1, Ordering::SeqCst);
+            drop(place);
+            done
+        })
+        .await
+        .map_err(|_| HashingBusy)
+    }
+
+    /// The most hashes that have run at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
+}
+
+/// The answer when no hashing place came free: 503, retry in a few seconds.
+pub fn hashing_busy() -> Problem {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "Too many passwords are being checked at once; nothing was changed. Retry in a few seconds.",
+    )
+}
+
+/// Hash a password as an argon2id PHC string (slow on purpose: call through `PasswordHashing`).
 pub fn hash_password(password: &str) -> Result<String, String> {
     use argon2::{Argon2, PasswordHasher};
     Argon2::default()
@@ -82,7 +148,8 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Check a password against a stored PHC string (slow on purpose: call from `spawn_blocking`).
+/// Check a password against a stored PHC string (slow on purpose: call through
+/// `PasswordHashing`).
 pub fn verify_password(password: &str, phc: &str) -> bool {
     use argon2::{Argon2, PasswordVerifier};
     Argon2::default()
@@ -203,11 +270,54 @@ pub fn home_of(principal: &Principal) -> &'static str {
     }
 }
 
-/// Only local paths are followed after login (no open redirect).
+/// Only local paths are followed after login (no open redirect). Browsers drop tabs and line
+/// breaks from a URL and read a backslash as a slash, so `/<TAB>/evil.example/` leaves the site
+/// just as `//evil.example/` does (and a line break cannot go in a `Location` at all). The
+/// portal's own `next` links are printable ASCII (`Ctx::signed_in` percent-encodes them), so
+/// anything else is refused: a character outside printable ASCII, a backslash, a start other
+/// than one `/` — and the same once more after percent-decoding, for whatever decodes it again.
 fn safe_next(next: Option<&str>) -> Option<String> {
     let next = next?;
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\'))
+    let local = |path: &[u8]| {
+        path.first() == Some(&b'/')
+            && !matches!(path.get(1), Some(b'/' | b'\\'))
+            && !path.contains(&b'\\')
+    };
+    let decoded = percent_decoded(next.as_bytes());
+    let printable = next.bytes().all(|b| b.is_ascii_graphic());
+    // Decoded, a space or UTF-8 text is a harmless query value; a control character is not.
+    let no_controls = decoded.iter().all(|&b| b >= 0x20 && b != 0x7f);
+    (printable && no_controls && local(next.as_bytes()) && local(&decoded))
         .then(|| next.to_string())
+}
+
+/// `%XX` sequences decoded once (anything else kept as it is).
+fn percent_decoded(text: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        let pair = text
+            .get(i + 1)
+            .copied()
+            .and_then(hex)
+            .zip(text.get(i + 2).copied().and_then(hex));
+        match (b, pair) {
+            (b'%', Some((hi, lo))) => {
+                out.push(hi << 4 | lo);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// The pre-session form token of this browser (reused across tabs), set as a cookie; anonymous
@@ -294,7 +404,7 @@ async fn login(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
         .unwrap_or_default();
     let next = form_value(&form, "next").map(str::to_string);
     if let (Some(guard), Some(ip)) = (&ctx.guard, ctx.ip)
-        && guard.may_try_login(ip).is_err()
+        && guard.may_try_login(ip, &username).is_err()
     {
         if let Err(problem) =
             record_login_event(&ctx.state, &username, "throttled", &ctx.source()).await
@@ -312,16 +422,32 @@ async fn login(mut ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> Respons
         Ok(user) => user,
         Err(problem) => return ctx.failed(problem),
     };
-    let phc = user
-        .as_ref()
-        .map_or_else(|| decoy().to_string(), |u| u.password_hash.clone());
-    let checked = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
-        .await
-        .unwrap_or(false);
+    let phc = user.as_ref().map(|u| u.password_hash.clone());
+    let checked = ctx
+        .state
+        .portal
+        .hashing
+        .run(move || match phc {
+            Some(phc) => verify_password(&password, &phc),
+            None => verify_password(&password, decoy()),
+        })
+        .await;
+    let Ok(checked) = checked else {
+        // Not a failed login: nothing was checked. Ask to come back in a moment.
+        let section =
+            login_form(&mut ctx, next.as_deref(), &username).note("error", ctx.t(M::LoginBusy));
+        let title = ctx.t(M::LoginTitle);
+        let mut page = ctx.render(StatusCode::SERVICE_UNAVAILABLE, title, &[section]);
+        page.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+        return page;
+    };
     let user: Option<UserRow> = user.filter(|u| checked && u.disabled_at_ms.is_none());
     let Some(user) = user else {
         if let (Some(guard), Some(ip)) = (&ctx.guard, ctx.ip) {
-            guard.failed_login(ip);
+            guard.failed_login(ip, &username);
         }
         if let Err(problem) =
             record_login_event(&ctx.state, &username, "failed", &ctx.source()).await
@@ -423,5 +549,117 @@ mod tests {
         assert!(valid_username("ann.lee-2"));
         assert!(!valid_username("a b"));
         assert!(!valid_password("short"));
+    }
+
+    /// The outside probe's finding 6: `next=/%09/host/path` passed and became a redirect to
+    /// another host after login; `next=/%0A/…` gave a 303 without `Location`.
+    #[test]
+    fn next_refuses_control_characters_backslashes_and_other_hosts_in_every_form() {
+        for hostile in [
+            "/\t/evil.example/path",
+            "/\n/evil.example/path",
+            "/\r/evil.example/path",
+            "/\r\n/evil.example/",
+            "/\0/evil.example/",
+            "/\x7f/evil.example/",
+            "\t//evil.example/",
+            "/\\evil.example/",
+            "/\\/evil.example/",
+            "\\\\evil.example/",
+            "/path\\..\\..",
+            "//evil.example",
+            "///evil.example",
+            "/ /evil.example",
+            "/\u{3000}/evil.example",
+            "/\u{2028}/evil.example",
+            // Percent-encoded, for whatever decodes it once more.
+            "/%09/evil.example/path",
+            "/%0A/evil.example/path",
+            "/%0d%0a/evil.example/",
+            "/%2F/evil.example/",
+            "/%2f%2fevil.example/",
+            "/%5C/evil.example/",
+            "/%5cevil.example/",
+            "/desk?q=%00",
+            "evil.example/path",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), None, "{hostile:?}");
+        }
+        for local in [
+            "/my/upload",
+            "/desk/declarations/abc?lang=en&page=2",
+            "/desk?q=%E4%B8%AD%20x",
+            "/",
+        ] {
+            assert_eq!(safe_next(Some(local)), Some(local.to_string()), "{local:?}");
+        }
+    }
+
+    /// The outside probe's finding 6: 200 failed logins at once ran 200 argon2 hashes at once
+    /// (1.7 GiB). However many checks are asked for together, no more than the bound run.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn password_hashing_never_runs_more_than_its_bound_at_once() {
+        let hashing = Arc::new(PasswordHashing::new(2, Duration::from_secs(600)));
+        let phc = hash_password("correct horse battery").unwrap();
+        // Counted inside the work itself, independently of the gate's own count.
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let checks: Vec<_> = (0..8)
+            .map(|i| {
+                let (hashing, phc) = (hashing.clone(), phc.clone());
+                let (running, most) = (running.clone(), most.clone());
+                tokio::spawn(async move {
+                    hashing
+                        .run(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            let ok = verify_password(&format!("guess {i}"), &phc);
+                            running.fetch_sub(1, Ordering::SeqCst);
+                            ok
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for check in checks {
+            assert_eq!(
+                check.await.unwrap(),
+                Ok(false),
+                "every check ran, and failed"
+            );
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=2).contains(&most), "{most} hashes ran at once");
+        assert!(hashing.peak() <= 2, "{}", hashing.peak());
+    }
+
+    /// Past the wait, a check is refused (retry), and it is not run later behind the client's back.
+    #[tokio::test]
+    async fn a_check_that_finds_no_place_within_the_wait_is_refused() {
+        let hashing = Arc::new(PasswordHashing::new(1, Duration::from_millis(50)));
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let hashing = hashing.clone();
+            tokio::spawn(async move { hashing.run(move || hold.recv().is_ok()).await })
+        };
+        // The holder has the only place until released.
+        while hashing.peak() == 0 {
+            tokio::task::yield_now().await;
+        }
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counted = ran.clone();
+        let refused = hashing
+            .run(move || counted.fetch_add(1, Ordering::SeqCst))
+            .await;
+        assert_eq!(refused, Err(HashingBusy));
+        release.send(()).unwrap();
+        assert_eq!(holder.await.unwrap(), Ok(true));
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn percent_decoding_decodes_once_and_keeps_what_is_not_an_escape() {
+        assert_eq!(percent_decoded(b"/%2541%41%g1%4"), b"/%41A%g1%4".to_vec());
     }
 }

@@ -626,21 +626,7 @@ async fn follow_up_documents_return_cancel_status_and_arrival() {
         .expect("released");
     let invt_no = released["receipt"]["invtNo"].as_str().unwrap().to_string();
     let agent = agent_of(&set);
-    async fn used(server: &support::TestServer, agent: &str, buyer: &traffic::Buyer) -> String {
-        let body = serde_json::json!({"name": buyer.name, "idNumber": buyer.id_number}).to_string();
-        let (status, quota) = server
-            .call(
-                "POST",
-                "/api/v1/quota",
-                Some(&server.token(agent)),
-                "application/json",
-                body.as_bytes(),
-            )
-            .await;
-        assert_eq!(status, 200);
-        quota["used"].as_str().unwrap().to_string()
-    }
-    assert_ne!(used(&server, &agent, &set.buyer).await, "0.00");
+    assert_ne!(server.quota_used(&agent, &set.buyer).await, "0.00");
 
     let status_msg = generator.logistics_status(&set, now_ms()).unwrap();
     let (status, body) = server.send(&status_msg).await;
@@ -698,7 +684,7 @@ async fn follow_up_documents_return_cancel_status_and_arrival() {
     // The generator returns every line in full: the bill is voided and the quota restored.
     assert!(has(answer, "CEB818Message", "3"), "{body}");
     assert_eq!(
-        used(&server, &agent, &set.buyer).await,
+        server.quota_used(&agent, &set.buyer).await,
         "0.00",
         "a full return restores the quota"
     );
@@ -913,21 +899,7 @@ async fn a_stranger_cannot_change_cancel_or_return_another_enterprises_declarati
         .into_iter()
         .find(|a| *a != agent)
         .unwrap();
-    let quota = || async {
-        let body = serde_json::json!({"name": set.buyer.name, "idNumber": set.buyer.id_number})
-            .to_string();
-        let (_, q) = server
-            .call(
-                "POST",
-                "/api/v1/quota",
-                Some(&server.token(&agent)),
-                "application/json",
-                body.as_bytes(),
-            )
-            .await;
-        q["used"].as_str().unwrap().to_string()
-    };
-    let used = quota().await;
+    let used = server.quota_used(&agent, &set.buyer).await;
     assert_ne!(used, "0.00");
 
     let refund = generator.refund(&set, &invt_no, now_ms()).unwrap();
@@ -940,7 +912,11 @@ async fn a_stranger_cannot_change_cancel_or_return_another_enterprises_declarati
         "CEB626Message",
         "399"
     ));
-    assert_eq!(quota().await, used, "the buyer's quota is not given back");
+    assert_eq!(
+        server.quota_used(&agent, &set.buyer).await,
+        used,
+        "the buyer's quota is not given back"
+    );
     let (_, bills) = server
         .call(
             "GET",

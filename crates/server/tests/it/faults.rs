@@ -332,12 +332,15 @@ fn a_failed_commit_is_not_acknowledged_and_the_pipeline_heals_when_the_store_ret
 fn a_late_commit_of_a_killed_writer_is_never_overwritten(inner: Arc<dyn Store>) {
     let config = PipelineConfig::default();
     let registry = traffic::registry_csv();
+    // One clock reading for the content and the entry: a filing without `filed_on` is filed at
+    // the entry's time, which is what a rebuild reads back.
     let filing = || {
+        let at = now_ms();
         Job::admin(
             intake::FILING,
             registry.clone().into_bytes(),
-            intake::admin_content(intake::FILING, registry.as_bytes(), now_ms()).unwrap(),
-            now_ms(),
+            intake::admin_content(intake::FILING, registry.as_bytes(), at).unwrap(),
+            at,
         )
     };
     // One buyer's run of declarations (four messages each); the first two fit the annual limit.

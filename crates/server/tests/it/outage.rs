@@ -208,6 +208,19 @@ async fn a_full_disk_refuses_messages_with_503_and_the_server_heals_when_space_r
         is_unavailable(status, &body),
         "still refused: {status} {body}"
     );
+    // The outside probe's finding 6: every message got 503 while /healthz said 200. Health
+    // reports a writer that cannot commit.
+    let (status, body) = server.call("GET", "/healthz", None, "", b"").await;
+    assert!(
+        is_unavailable(status, &body),
+        "health says the writer cannot commit: {status} {body}"
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("commit")),
+        "{body}"
+    );
 
     // Space comes back: the same server takes the refused messages, without a restart.
     std::fs::remove_file(&ballast).unwrap();
@@ -219,6 +232,8 @@ async fn a_full_disk_refuses_messages_with_503_and_the_server_heals_when_space_r
         let (status, body) = send(&server, &m, &mut acked).await;
         assert_eq!(status, 200, "healed: {body}");
     }
+    let (status, body) = server.call("GET", "/healthz", None, "", b"").await;
+    assert_eq!(status, 200, "healthy again once commits succeed: {body}");
     let store = server.running.store.clone();
     server.running.stop().await;
     tokio::task::spawn_blocking(move || journal_equals_acknowledgements(store, acked, before))

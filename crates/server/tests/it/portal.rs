@@ -377,23 +377,47 @@ async fn sessions_end_at_logout_when_idle_and_when_the_account_is_disabled() {
     );
 }
 
+/// The outside probe's finding 6: the lock-out after failed logins was keyed by address alone,
+/// so people behind one NAT locked each other out. Now a colleague's failures lock out only that
+/// account from that address; guessing across accounts meets the looser per-address bound.
 #[tokio::test]
-async fn failed_logins_are_throttled_by_address() {
+async fn failed_logins_lock_out_that_account_from_that_address_and_others_still_log_in() {
     let guard = server::guard::GuardConfig {
         failed_auth: server::guard::Rate::new(0.001, 3.0),
+        failed_logins: server::guard::Rate::new(0.001, 5.0),
         ..Default::default()
     };
     let server = support::start_guarded(None, guard).await;
     add_user(&server, "seller", "3301960BAA", PASSWORD).await;
+    add_user(&server, "colleague", "3301960BAA", PASSWORD).await;
     let mut b = Browser::new(&server);
     for _ in 0..3 {
         let answer = b.login("seller", "not the password!").await;
         assert_eq!(answer.status, 200);
         assert!(answer.body.contains("用户名或密码不正确"));
     }
-    // The address has used its allowance: even the right password waits now.
-    let page = b.get("/login").await;
-    assert_eq!(page.status, 429);
+    // That account from this address has used its allowance: even the right password waits.
+    let throttled = b.login("seller", PASSWORD).await;
+    assert_eq!(throttled.status, 429);
+    assert!(throttled.body.contains("登录失败次数过多"));
+    // Somebody else behind the same address logs in.
+    let mut other = Browser::new(&server);
+    let answer = other.login("colleague", PASSWORD).await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    assert_eq!(other.get("/my/declarations").await.status, 200);
+    // Guessing across accounts meets the per-address bound (5 here): then every login waits.
+    for name in ["nobody-1", "nobody-2"] {
+        assert_eq!(b.login(name, "not the password!").await.status, 200);
+    }
+    assert_eq!(
+        Browser::new(&server)
+            .login("colleague", PASSWORD)
+            .await
+            .status,
+        429
+    );
+    // The portal itself still answers that address.
+    assert_eq!(b.get("/login").await.status, 200);
 }
 
 #[tokio::test]
@@ -1176,4 +1200,49 @@ async fn the_zone_office_sets_the_index_weights_and_base_period_by_form() {
     let forged = post_settings(&mut zoe, "/desk/index/settings", form, "forged").await;
     assert_eq!(forged.status, 400);
     assert_eq!(settings_now(&server).await, wanted);
+}
+
+/// The outside probe's finding 6: `next=/%09/host/path` survived the check and became a
+/// redirect to another host after login (browsers drop the tab); `next=/%0A/…` gave a 303
+/// without `Location`.
+#[tokio::test]
+async fn login_sends_you_home_rather_than_to_another_host_whatever_next_holds() {
+    let server = support::start().await;
+    add_user(&server, "seller", "3301960BAA", PASSWORD).await;
+    let login = |next: &'static str| {
+        let server = &server;
+        async move {
+            let mut b = Browser::new(server);
+            let page = b.get("/login").await;
+            let token = hidden(&page.body, "csrf").unwrap();
+            b.post(
+                "/login",
+                &[
+                    ("csrf", &token),
+                    ("username", "seller"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await
+        }
+    };
+    for hostile in [
+        "/\t/evil.example/path",
+        "/\n/evil.example/path",
+        "/\r\n/evil.example/",
+        "/\\evil.example/",
+        "//evil.example/",
+        "/%09/evil.example/",
+    ] {
+        let answer = login(hostile).await;
+        assert_eq!(answer.status, 303, "{hostile:?}");
+        assert_eq!(answer.location(), "/my/declarations", "{hostile:?}");
+    }
+    assert_eq!(login("/my/upload").await.location(), "/my/upload");
+    // Nor does the login page carry such a `next` into its form.
+    let mut b = Browser::new(&server);
+    let page = b.get("/login?next=%2F%09%2Fevil.example%2F").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(hidden(&page.body, "next"), None);
 }

@@ -197,6 +197,22 @@ impl TestServer {
         .unwrap()
     }
 
+    /// The buyer's used annual quota as `asking` (an enterprise code) reads it from the API.
+    pub async fn quota_used(&self, asking: &str, buyer: &traffic::Buyer) -> String {
+        let body = serde_json::json!({"name": buyer.name, "idNumber": buyer.id_number}).to_string();
+        let (status, quota) = self
+            .call(
+                "POST",
+                "/api/v1/quota",
+                Some(&self.token(asking)),
+                "application/json",
+                body.as_bytes(),
+            )
+            .await;
+        assert_eq!(status, 200, "{quota}");
+        quota["used"].as_str().unwrap().to_string()
+    }
+
     /// Issue a credential for `regulator:<department>`, as the administrator does.
     pub async fn regulator_token(&self, department: &str) -> String {
         let (status, body) = self

@@ -29,6 +29,8 @@ use crate::{
     StoreError, TaxBillRow, UserRow,
 };
 
+/// WAL pages (16 KiB each) after which a commit checkpoints: 128 MiB.
+const WAL_CHECKPOINT_PAGES: i64 = 8_192;
 /// Reader connections open at most (queries beyond that wait for one to be free).
 const MAX_READERS: usize = 8;
 /// How long a statement waits for a lock held by another process before failing.
@@ -113,8 +115,14 @@ impl SqliteStore {
         writer.pragma_update(None, "synchronous", "FULL")?;
         // Group commits write megabytes at a time: a larger page cache and fewer, larger
         // checkpoints keep the writer from re-reading and re-copying pages on every commit.
+        // Smaller checkpoints measured worse (BENCHMARKS.md, tried and rejected), so the WAL
+        // grows to 128 MiB (8,192 pages of 16 KiB) plus one group commit before its first
+        // checkpoint: that is the disk headroom the store needs beyond the database file
+        // (docs/architecture.md). After a checkpoint the WAL is cut back to that size, so one
+        // long reader or one huge batch does not leave it larger for good.
         writer.pragma_update(None, "cache_size", -65_536)?;
-        writer.pragma_update(None, "wal_autocheckpoint", 8_192)?;
+        writer.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
+        writer.pragma_update(None, "journal_size_limit", WAL_CHECKPOINT_PAGES * 16_384)?;
         writer.pragma_update(None, "temp_store", "MEMORY")?;
         writer.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrate(&mut writer, migrations::SQLITE)?;
