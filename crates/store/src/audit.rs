@@ -62,6 +62,15 @@ fn field(h: &mut Sha256, s: &str) {
     h.update(s.as_bytes());
 }
 
+/// The audit log: an append-only hash chain, outside the projections (`rebuild` keeps it).
+pub trait Audit {
+    /// Append entries to the audit log, chained after the last entry, in one transaction.
+    fn append_audit(&self, entries: &[AuditEntry]) -> crate::Result<Vec<AuditRecord>>;
+
+    /// A page of the audit log in seq order.
+    fn audit(&self, query: &AuditQuery<'_>) -> crate::Result<Vec<AuditRecord>>;
+}
+
 /// The hash of entry `seq` following `prev_hash`: SHA-256 over a length-prefixed encoding of
 /// the previous hash, the sequence number and every field.
 pub fn chain_hash(prev_hash: &str, seq: i64, e: &AuditEntry) -> String {

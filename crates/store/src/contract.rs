@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::{Access, Audit, Clearance, Journal, Maintenance, Records, Statistics};
+
 /// A store failure. Callers turn it into a 503-style answer; it never means "input was bad".
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -307,144 +309,28 @@ pub struct RestorePoint {
 
 /// The storage contract. Blocking: the server calls it from a dedicated writer thread and from
 /// `spawn_blocking`. Implementations are internally synchronised (`Send + Sync`).
-pub trait Store: Send + Sync + 'static {
-    /// Which backend, for logs and benchmarks: `sqlite` or `postgres`.
-    fn backend(&self) -> &'static str;
-    fn positions(&self) -> Result<Positions>;
-    /// Write the batch atomically and durably (fsync / synchronous commit) before returning.
-    /// Rows are upserts by their natural key (state: namespace+key, declaration: id,
-    /// quota: buyer_key+year, tax bill: invt_no, enterprise: code, record: kind+key); receipts
-    /// and journal entries are inserts (a duplicate seq is an error).
-    fn commit(&self, batch: &Batch) -> Result<()>;
-    /// Journal entries with seq > `after`, in order, at most `limit`.
-    fn journal_after(&self, after: i64, limit: usize) -> Result<Vec<JournalRecord>>;
-    /// All engine state rows (for inspection; the writer restores from [`Store::restore_point`]).
-    fn load_state(&self) -> Result<Vec<StateRow>>;
-    /// The engine state and the positions in one snapshot (one read transaction), to restore
-    /// the engine at start-up and after a failed commit.
-    fn restore_point(&self) -> Result<RestorePoint>;
-    /// Become the one writer of this store, for as long as this store value lives; idempotent.
-    /// PostgreSQL: a session advisory lock keyed by the schema, on a connection of its own; a
-    /// second writer waits a few seconds for it (a killed predecessor's session to end), then
-    /// fails with [`StoreError::WriterLocked`]. While the lock's connection is lost, every
-    /// commit first takes the lock again, or fails. SQLite: nothing to do here, the data
-    /// directory lock of the commands that write (`DATA/onewindow.lock`) is the writer lock.
-    fn claim_writer(&self) -> Result<()>;
-    /// Delete every projection and state row and set applied = 0, keeping the journal and the
-    /// credentials. Used by `onewindow rebuild` before replaying.
-    fn reset_projections(&self) -> Result<()>;
+/// The storage contract: the sum of the narrow traits. Blocking: the server calls it from a
+/// dedicated writer thread and from `spawn_blocking`. Implementations are internally
+/// synchronised (`Send + Sync`). A caller that holds `Arc<dyn Store>` brings the trait whose
+/// methods it calls into scope (`use store::{Clearance, Journal}`); code that needs only one
+/// part may take `&dyn Clearance` and so on.
+pub trait Store:
+    Journal + Clearance + Records + Statistics + Access + Audit + Maintenance + Send + Sync + 'static
+{
+}
 
-    fn declaration(&self, id: &str) -> Result<Option<DeclarationRow>>;
-    /// Declarations in which `party` is the ebp, ebc, agent, logistics firm or payment
-    /// institution, ordered by id, after the given id, at most `limit`. `party = None`: all.
-    fn declarations(
-        &self,
-        party: Option<&str>,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<DeclarationRow>>;
-    /// Receipts with seq > `after`, in order; `recipient = None`: all.
-    fn receipts_after(
-        &self,
-        recipient: Option<&str>,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<ReceiptRow>>;
-    /// Receipts of one declaration, in order.
-    fn receipts_of(&self, declaration_id: &str) -> Result<Vec<ReceiptRow>>;
-    fn quota(&self, buyer_key: &str, year: i32) -> Result<Option<QuotaRow>>;
-    fn tax_bill(&self, invt_no: &str) -> Result<Option<TaxBillRow>>;
-    /// Tax bills of an enterprise (as ebc or agent); `None`: all.
-    fn tax_bills(&self, party: Option<&str>, limit: usize) -> Result<Vec<TaxBillRow>>;
-    fn enterprises(&self) -> Result<Vec<EnterpriseRow>>;
-    fn enterprise(&self, code: &str) -> Result<Option<EnterpriseRow>>;
-
-    fn record(&self, kind: &str, key: &str) -> Result<Option<RecordRow>>;
-    /// Records of one kind ordered by key, key > after, optionally filtered by party and/or
-    /// status, at most limit.
-    fn records(&self, query: &RecordQuery<'_>) -> Result<Vec<RecordRow>>;
-    /// How many records of a kind (optionally in one status) — for dashboards and queue sizes.
-    fn count_records(&self, kind: &str, status: Option<&str>) -> Result<i64>;
-
-    fn put_credential(&self, credential: &CredentialRow) -> Result<()>;
-    fn credential_by_hash(&self, token_hash: &str) -> Result<Option<CredentialRow>>;
-    fn credentials_of(&self, subject: &str) -> Result<Vec<CredentialRow>>;
-    /// Mark revoked; returns whether a live credential was revoked.
-    fn revoke_credential(&self, key_id: &str, at_ms: i64) -> Result<bool>;
-
-    /// A digest (hex SHA-256) over every projection and state row in a canonical order, journal
-    /// and credentials excluded: two stores that applied the same journal have the same digest.
-    /// Computed over the opened (clear) values, so it does not depend on keys or nonces.
-    fn projection_digest(&self) -> Result<String>;
-
-    // ---- Portal accounts and sessions (the web portal's logins). Kept like credentials: outside
-    // the journal and the digest, and kept by `reset_projections`. ----
-
-    /// Create or replace an account (by username).
-    fn put_user(&self, user: &UserRow) -> Result<()>;
-    fn user(&self, username: &str) -> Result<Option<UserRow>>;
-    /// Every account, by username.
-    fn users(&self) -> Result<Vec<UserRow>>;
-    /// Disable (`Some(at)`) or enable (`None`) an account. Disabling deletes its sessions in the
-    /// same transaction, so it is logged out at once. Returns whether the account exists.
-    fn set_user_disabled(&self, username: &str, disabled_at_ms: Option<i64>) -> Result<bool>;
-    /// Replace an account's password hash and end its sessions, in one transaction. Returns
-    /// whether the account exists.
-    fn set_user_password(&self, username: &str, password_hash: &str) -> Result<bool>;
-    fn put_session(&self, session: &SessionRow) -> Result<()>;
-    fn session(&self, token_hash: &str) -> Result<Option<SessionRow>>;
-    /// Record activity (the idle timeout counts from the last one).
-    fn touch_session(&self, token_hash: &str, last_seen_ms: i64) -> Result<()>;
-    /// Returns whether a session was deleted.
-    fn delete_session(&self, token_hash: &str) -> Result<bool>;
-    /// End every session of an account; returns how many.
-    fn delete_sessions_of(&self, username: &str) -> Result<usize>;
-    /// Delete sessions last seen before `idle_before_ms` or created before `created_before_ms`;
-    /// returns how many.
-    fn delete_expired_sessions(&self, idle_before_ms: i64, created_before_ms: i64)
-    -> Result<usize>;
-    /// How many declarations are in each CEB622 status, by status (the portal's backlog view).
-    fn declaration_status_counts(&self) -> Result<Vec<(i32, i64)>>;
-    // ---- statistics (统计监测) ----
-
-    /// Sums the measures of one statistics table over a day range, grouped by any subset of its
-    /// dimensions (and by day or month), filtered by equality on any of them, with the distinct
-    /// counts asked for. See [`StatQuery`].
-    fn stat_query(&self, query: &StatQuery<'_>) -> Result<Vec<StatRow>>;
-
-    /// Certificates filed for one enterprise, or for all when `None`, revoked ones included,
-    /// ordered by enterprise, filing time and fingerprint.
-    fn certificates(&self, enterprise: Option<&str>) -> Result<Vec<CertificateRow>>;
-
-    // ---- personal data protection and the audit log (docs/security.md) ----
-
-    /// One engine state value, opened (the clear view of a declaration's personal data).
-    fn state_value(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>>;
-    /// A credential by key id (live or not).
-    fn credential(&self, key_id: &str) -> Result<Option<CredentialRow>>;
-    /// Append entries to the audit log, chained after the last entry, in one transaction.
-    fn append_audit(
-        &self,
-        entries: &[crate::audit::AuditEntry],
-    ) -> Result<Vec<crate::audit::AuditRecord>>;
-    /// A page of the audit log in seq order.
-    fn audit(&self, query: &crate::audit::AuditQuery<'_>)
-    -> Result<Vec<crate::audit::AuditRecord>>;
-    /// How many rows of each sealed table each key seals (a full scan: an administrative call).
-    fn key_usage(&self) -> Result<Vec<KeyUsage>>;
-    /// Re-seal under the current key at most `limit` rows of `table` after `after` that another
-    /// key (or none) sealed, in one transaction that holds the rows it rewrites, so it is safe
-    /// while the server writes.
-    fn reseal(
-        &self,
-        table: SealedTable,
-        after: Option<&RowKey>,
-        limit: usize,
-    ) -> Result<ResealStep>;
-    /// Give back the space of rewritten rows, so the old (sealed) values of purged or re-keyed
-    /// rows do not linger in free pages: SQLite checkpoints its WAL and vacuums; PostgreSQL
-    /// vacuums the sealed tables.
-    fn vacuum(&self) -> Result<()>;
+impl<T> Store for T where
+    T: Journal
+        + Clearance
+        + Records
+        + Statistics
+        + Access
+        + Audit
+        + Maintenance
+        + Send
+        + Sync
+        + 'static
+{
 }
 
 // ---- statistics (统计监测) ----

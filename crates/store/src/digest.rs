@@ -4,9 +4,12 @@
 
 use sha2::{Digest as _, Sha256};
 
+use crate::rows::FromRow;
+use crate::seal::{KeyRing, SealError, SealedRecord, open_record, open_state};
+use crate::sql::Statements;
 use crate::{
-    CertificateRow, DeclarationRow, EnterpriseRow, QuotaRow, ReceiptRow, RecordRow, StateRow,
-    TaxBillRow,
+    CertificateRow, DeclarationRow, EnterpriseRow, QuotaRow, ReceiptRow, RecordRow, StatTable,
+    StateRow, StoreError, TaxBillRow,
 };
 
 /// Every value is tagged and length-prefixed, so no two different row sets encode alike.
@@ -188,4 +191,89 @@ impl Canonical {
     pub(crate) fn finish(self) -> String {
         hex::encode(self.hasher.finalize())
     }
+}
+
+/// Takes one statistics cell: day, keys, measures.
+pub(crate) type StatFeed<'a> = dyn FnMut(i64, &[String], &[i64]) + 'a;
+
+/// A read snapshot that streams the rows of a statement: each backend's read transaction.
+pub(crate) trait Scan {
+    type Error;
+    /// Every row of `sql`, mapped, in order.
+    fn scan<T: FromRow>(&mut self, sql: &str, feed: &mut dyn FnMut(T)) -> Result<(), Self::Error>;
+    /// Every row of a statistics table: the day, `keys` key columns, then `measures` measures
+    /// (the day's column type differs between the engines).
+    fn scan_stats(
+        &mut self,
+        sql: &str,
+        keys: usize,
+        measures: usize,
+        feed: &mut StatFeed<'_>,
+    ) -> Result<(), Self::Error>;
+}
+
+/// A digest, or the first sealed value that did not open.
+pub(crate) type Opened = Result<String, SealError>;
+
+/// The projection digest over one snapshot, for both backends: every table in key order, sealed
+/// values opened. A value that does not open is reported after the scan (the outer error is the
+/// engine's).
+pub(crate) fn projection_digest<S: Scan>(
+    s: &mut S,
+    sql: &Statements,
+    keys: &KeyRing,
+) -> Result<Opened, S::Error> {
+    let mut c = Canonical::new();
+    let mut applied = 0;
+    s.scan(&sql.applied, &mut |a: i64| applied = a)?;
+    c.applied(applied);
+    let mut failure: Option<SealError> = None;
+    c.table("state");
+    s.scan(
+        &sql.digest_state,
+        &mut |mut r: StateRow| match open_state(keys, &mut r) {
+            Ok(()) => c.state(&r),
+            Err(e) => failure = Some(e),
+        },
+    )?;
+    c.table("declarations");
+    s.scan(&sql.digest_declarations, &mut |r: DeclarationRow| {
+        c.declaration(&r)
+    })?;
+    c.table("quotas");
+    s.scan(&sql.digest_quotas, &mut |r: QuotaRow| c.quota(&r))?;
+    c.table("receipts");
+    s.scan(&sql.digest_receipts, &mut |r: ReceiptRow| c.receipt(&r))?;
+    c.table("tax_bills");
+    s.scan(&sql.digest_tax_bills, &mut |r: TaxBillRow| c.tax_bill(&r))?;
+    c.table("enterprises");
+    s.scan(&sql.digest_enterprises, &mut |r: EnterpriseRow| {
+        c.enterprise(&r)
+    })?;
+    c.table("records");
+    s.scan(
+        &sql.digest_records,
+        &mut |r: SealedRecord| match open_record(keys, r) {
+            Ok(r) => c.record(&r),
+            Err(StoreError::Sealed(e)) => failure = Some(e),
+            Err(_) => {}
+        },
+    )?;
+    for (t, digest_sql) in StatTable::ALL.iter().zip(&sql.stat_digests) {
+        c.table(&crate::stats::table_name(*t));
+        s.scan_stats(
+            digest_sql,
+            t.dims().len(),
+            t.measures().len(),
+            &mut |day, k, v| c.stat(day, k, v),
+        )?;
+    }
+    c.table("certificates");
+    s.scan(&sql.digest_certificates, &mut |r: CertificateRow| {
+        c.certificate(&r)
+    })?;
+    Ok(match failure {
+        Some(e) => Err(e),
+        None => Ok(c.finish()),
+    })
 }

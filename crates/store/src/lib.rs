@@ -1,35 +1,54 @@
 //! The durable journal and the query projections of OneWindow.
 //!
-//! One contract ([`Store`]), two backends: SQLite (the embedded default, a file under the data
-//! directory) and PostgreSQL (chosen by a `postgres://` URL). The backend is chosen once at
-//! start-up by [`open`].
+//! One contract ([`Store`], the sum of the narrow traits [`Journal`], [`Clearance`], [`Records`],
+//! [`Statistics`], [`Access`], [`Audit`] and [`Maintenance`]), two backends: SQLite (the
+//! embedded default, a file under the data directory) and PostgreSQL (chosen by a `postgres://`
+//! URL). The backend is chosen once at start-up by [`open`]. Each query is written once
+//! (`sql.rs`) and rendered per dialect; each row type is read by one mapper (`rows.rs`).
 //!
 //! The write path is a single writer: the ingest pipeline assigns journal and receipt sequence
 //! numbers itself (it is the only writer) and hands one [`Batch`] per group commit to
-//! [`Store::commit`], which writes the journal entries, every projection row and the applied
+//! [`Journal::commit`], which writes the journal entries, every projection row and the applied
 //! position in **one transaction** and makes it durable before returning. A crash therefore never
 //! leaves projections ahead of or behind the journal.
 //!
 //! Money is stored as `i64` minor units (fen) so that sums are exact in both engines.
 //!
 //! Both backends give the same answers to the same calls: text keys compare as bytes (SQLite's
-//! default, `COLLATE "C"` on PostgreSQL), so paging cursors and [`Store::projection_digest`]
+//! default, `COLLATE "C"` on PostgreSQL), so paging cursors and [`Maintenance::projection_digest`]
 //! agree. The digest covers the applied position and every projection and state row; the
 //! journal and the credentials are left out. `credential_by_hash` also returns revoked
 //! credentials (with `revoked_at_ms` set): refusing them is the caller's decision.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod access;
 pub mod audit;
+mod clearance;
 mod contract;
-pub use contract::*;
+mod journal;
+mod maintenance;
+mod records;
 pub mod seal;
+mod statistics;
+
+pub use access::Access;
+pub use audit::Audit;
+pub use clearance::Clearance;
+pub use contract::*;
+pub use journal::Journal;
+pub use maintenance::Maintenance;
+pub use records::Records;
 pub use seal::KeyRing;
+pub use statistics::Statistics;
+
 mod digest;
 mod migrations;
 mod pool;
 mod postgres;
+mod rows;
 mod schema;
+mod sql;
 mod sqlite;
 mod stats;
 

@@ -156,14 +156,14 @@ pub(crate) const AUDIT: &[Column] = &[
 ];
 
 /// A page of the audit log: seq after a cursor, each filter applying only when its parameter is
-/// not NULL. Parameters: after, actor, action, from, until, limit; `mark` is `?` or `$`, `text`
-/// and `int8` the casts PostgreSQL needs to type a NULL parameter (empty for SQLite).
-pub(crate) fn audit_page(mark: char, text: &str, int8: &str) -> String {
+/// not NULL. Parameters: after, actor, action, from, until, limit. The casts type a NULL
+/// parameter for PostgreSQL and change nothing for SQLite.
+pub(crate) fn audit_page() -> String {
     format!(
-        "{} WHERE seq > {mark}1 AND ({mark}2{text} IS NULL OR actor = {mark}2) \
-         AND ({mark}3{text} IS NULL OR action = {mark}3) \
-         AND ({mark}4{int8} IS NULL OR at_ms >= {mark}4) \
-         AND ({mark}5{int8} IS NULL OR at_ms < {mark}5) ORDER BY seq LIMIT {mark}6",
+        "{} WHERE seq > ?1 AND (CAST(?2 AS TEXT) IS NULL OR actor = ?2) \
+         AND (CAST(?3 AS TEXT) IS NULL OR action = ?3) \
+         AND (CAST(?4 AS BIGINT) IS NULL OR at_ms >= ?4) \
+         AND (CAST(?5 AS BIGINT) IS NULL OR at_ms < ?5) ORDER BY seq LIMIT ?6",
         select("audit_log", AUDIT)
     )
 }
@@ -208,8 +208,8 @@ fn set_excluded(columns: &[Column], key: &[&str]) -> String {
         .join(", ")
 }
 
-/// A one-row upsert with SQLite `?N` placeholders.
-pub(crate) fn sqlite_upsert(table: &str, columns: &[Column], key: &[&str]) -> String {
+/// A one-row upsert with `?N` placeholders (rendered per dialect by `sql.rs`).
+pub(crate) fn upsert(table: &str, columns: &[Column], key: &[&str]) -> String {
     let placeholders = (1..=columns.len())
         .map(|n| format!("?{n}"))
         .collect::<Vec<_>>()
@@ -222,8 +222,8 @@ pub(crate) fn sqlite_upsert(table: &str, columns: &[Column], key: &[&str]) -> St
     )
 }
 
-/// A one-row insert with SQLite `?N` placeholders (a duplicate key is an error).
-pub(crate) fn sqlite_insert(table: &str, columns: &[Column]) -> String {
+/// A one-row insert with `?N` placeholders (a duplicate key is an error).
+pub(crate) fn insert(table: &str, columns: &[Column]) -> String {
     let placeholders = (1..=columns.len())
         .map(|n| format!("?{n}"))
         .collect::<Vec<_>>()

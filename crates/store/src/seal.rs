@@ -418,6 +418,105 @@ pub fn key_id_of(stored: &[u8]) -> Option<&str> {
     split(stored).map(|p| p.key_id)
 }
 
+// ---- What both backends seal and open, row by row ----
+
+/// A record as stored: the row with its sealed body beside it (opened by `open_record`).
+pub(crate) type SealedRecord = (crate::RecordRow, Vec<u8>);
+
+/// Every value of `batch` that is stored sealed, sealed (in the batch's order).
+pub(crate) struct Sealed {
+    pub append: Vec<Vec<u8>>,
+    pub redact: Vec<Vec<u8>>,
+    pub state: Vec<Option<Vec<u8>>>,
+    pub records: Vec<Vec<u8>>,
+}
+
+impl Sealed {
+    pub(crate) fn of(
+        keys: &KeyRing,
+        batch: &crate::Batch,
+    ) -> std::result::Result<Sealed, SealError> {
+        let journal = |j: &crate::JournalRecord| keys.seal(&j.body, Context::Journal(j.seq));
+        Ok(Sealed {
+            append: batch
+                .append
+                .iter()
+                .map(journal)
+                .collect::<std::result::Result<_, _>>()?,
+            redact: batch
+                .redact
+                .iter()
+                .map(journal)
+                .collect::<std::result::Result<_, _>>()?,
+            state: batch
+                .state
+                .iter()
+                .map(|s| {
+                    s.value
+                        .as_ref()
+                        .map(|v| keys.seal(v, Context::State(&s.namespace, &s.key)))
+                        .transpose()
+                })
+                .collect::<std::result::Result<_, _>>()?,
+            records: batch
+                .records
+                .iter()
+                .map(|r| keys.seal(r.body.as_bytes(), Context::Record(&r.kind, &r.key)))
+                .collect::<std::result::Result<_, _>>()?,
+        })
+    }
+}
+
+/// Opens a state row's value in place.
+pub(crate) fn open_state(
+    keys: &KeyRing,
+    r: &mut crate::StateRow,
+) -> std::result::Result<(), SealError> {
+    if let Some(v) = &r.value {
+        let plain = keys
+            .open(v, Context::State(&r.namespace, &r.key))?
+            .into_owned();
+        r.value = Some(plain);
+    }
+    Ok(())
+}
+
+pub(crate) fn open_record(
+    keys: &KeyRing,
+    (mut row, sealed): SealedRecord,
+) -> crate::Result<crate::RecordRow> {
+    row.body = keys.open_text(&sealed, Context::Record(&row.kind, &row.key))?;
+    Ok(row)
+}
+
+/// The sealed column of a table, and its name for messages.
+pub(crate) fn sealed_columns(table: crate::SealedTable) -> (&'static str, &'static str) {
+    use crate::SealedTable;
+    match table {
+        SealedTable::Journal => ("body", "body"),
+        SealedTable::State => ("value", "value"),
+        SealedTable::Records => ("body", "body"),
+    }
+}
+
+/// The two key columns of state and records.
+pub(crate) fn pair_columns(table: crate::SealedTable) -> (&'static str, &'static str) {
+    match table {
+        crate::SealedTable::Records => ("kind", "key"),
+        _ => ("namespace", "key"),
+    }
+}
+
+/// The row a cursor names, as the context its value is sealed for.
+pub(crate) fn context_of(table: crate::SealedTable, key: &crate::RowKey) -> Context<'_> {
+    use crate::{RowKey, SealedTable};
+    match (table, key) {
+        (_, RowKey::Seq(seq)) => Context::Journal(*seq),
+        (SealedTable::Records, RowKey::Pair(a, b)) => Context::Record(a, b),
+        (_, RowKey::Pair(a, b)) => Context::State(a, b),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

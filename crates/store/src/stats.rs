@@ -7,25 +7,13 @@ use std::collections::BTreeMap;
 use crate::schema::Column;
 use crate::{Result, StatCell, StatDim, StatQuery, StatTable, StoreError};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Dialect {
-    Sqlite,
-    Postgres,
-}
+pub(crate) use crate::sql::Dialect;
 
-impl Dialect {
-    fn mark(self, n: usize) -> String {
-        match self {
-            Dialect::Sqlite => format!("?{n}"),
-            Dialect::Postgres => format!("${n}"),
-        }
-    }
-
-    fn sum(self, column: &str) -> String {
-        match self {
-            Dialect::Sqlite => format!("COALESCE(SUM({column}), 0)"),
-            Dialect::Postgres => format!("COALESCE(SUM({column}), 0)::int8"),
-        }
+/// The sum of a measure, as an `int8` in both dialects.
+fn sum(dialect: Dialect, column: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("COALESCE(SUM({column}), 0)"),
+        Dialect::Postgres => format!("COALESCE(SUM({column}), 0)::int8"),
     }
 }
 
@@ -86,10 +74,13 @@ pub(crate) fn upsert(t: StatTable, dialect: Dialect) -> String {
 /// One merged cell: day, keys, summed values.
 pub(crate) type Merged<'a> = (i32, &'a [String], Vec<i64>);
 
+/// A batch's statistics deltas, merged per table and cell.
+pub(crate) type ByTable<'a> = BTreeMap<StatTable, Vec<Merged<'a>>>;
+
 /// The deltas of a batch per table, one entry per cell (deltas of one cell summed): PostgreSQL's
 /// one-statement upsert may not touch a row twice. Cells whose arity does not match their table
 /// are refused (a caller bug that must not write a half row).
-pub(crate) fn merge(cells: &[StatCell]) -> Result<BTreeMap<StatTable, Vec<Merged<'_>>>> {
+pub(crate) fn merge(cells: &[StatCell]) -> Result<ByTable<'_>> {
     let mut by_cell: BTreeMap<(StatTable, i32, &[String]), Vec<i64>> = BTreeMap::new();
     for c in cells {
         if c.keys.len() != c.table.dims().len() || c.values.len() != c.table.measures().len() {
@@ -160,7 +151,7 @@ pub(crate) fn sums_sql(q: &StatQuery<'_>, dialect: Dialect) -> Result<String> {
     check(q)?;
     let table = table_name(q.table);
     let groups: Vec<&str> = q.group_by.iter().map(|d| group_expr(*d)).collect();
-    let sums: Vec<String> = q.table.measures().iter().map(|m| dialect.sum(m)).collect();
+    let sums: Vec<String> = q.table.measures().iter().map(|m| sum(dialect, m)).collect();
     let select = groups
         .iter()
         .map(|g| g.to_string())

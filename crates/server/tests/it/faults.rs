@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use domain::clearance::ReleaseAll;
 use ingest::intake;
 use ingest::pipeline::{Job, Pipeline, PipelineConfig};
+use store::{Access, Audit, Clearance, Journal, Maintenance, Records, Statistics};
 use store::{
     Batch, CredentialRow, DeclarationRow, EnterpriseRow, JournalRecord, Positions, QuotaRow,
     ReceiptRow, RecordQuery, RecordRow, Result, StateRow, Store, StoreError, TaxBillRow,
@@ -49,7 +50,7 @@ impl Flaky {
     }
 }
 
-impl Store for Flaky {
+impl Journal for Flaky {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
@@ -82,9 +83,12 @@ impl Store for Flaky {
     fn claim_writer(&self) -> Result<()> {
         self.inner.claim_writer()
     }
-    fn reset_projections(&self) -> Result<()> {
-        self.inner.reset_projections()
+    fn state_value(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.state_value(namespace, key)
     }
+}
+
+impl Clearance for Flaky {
     fn declaration(&self, id: &str) -> Result<Option<DeclarationRow>> {
         self.inner.declaration(id)
     }
@@ -116,6 +120,12 @@ impl Store for Flaky {
     fn tax_bills(&self, party: Option<&str>, limit: usize) -> Result<Vec<TaxBillRow>> {
         self.inner.tax_bills(party, limit)
     }
+    fn declaration_status_counts(&self) -> Result<Vec<(i32, i64)>> {
+        self.inner.declaration_status_counts()
+    }
+}
+
+impl Records for Flaky {
     fn enterprises(&self) -> Result<Vec<EnterpriseRow>> {
         self.inner.enterprises()
     }
@@ -131,6 +141,18 @@ impl Store for Flaky {
     fn count_records(&self, kind: &str, status: Option<&str>) -> Result<i64> {
         self.inner.count_records(kind, status)
     }
+    fn certificates(&self, enterprise: Option<&str>) -> Result<Vec<store::CertificateRow>> {
+        self.inner.certificates(enterprise)
+    }
+}
+
+impl Statistics for Flaky {
+    fn stat_query(&self, query: &store::StatQuery<'_>) -> Result<Vec<store::StatRow>> {
+        self.inner.stat_query(query)
+    }
+}
+
+impl Access for Flaky {
     fn put_credential(&self, credential: &CredentialRow) -> Result<()> {
         self.inner.put_credential(credential)
     }
@@ -142,9 +164,6 @@ impl Store for Flaky {
     }
     fn revoke_credential(&self, key_id: &str, at_ms: i64) -> Result<bool> {
         self.inner.revoke_credential(key_id, at_ms)
-    }
-    fn projection_digest(&self) -> Result<String> {
-        self.inner.projection_digest()
     }
     fn put_user(&self, user: &store::UserRow) -> Result<()> {
         self.inner.put_user(user)
@@ -180,21 +199,12 @@ impl Store for Flaky {
         self.inner
             .delete_expired_sessions(idle_before, created_before)
     }
-    fn declaration_status_counts(&self) -> Result<Vec<(i32, i64)>> {
-        self.inner.declaration_status_counts()
-    }
-    fn stat_query(&self, query: &store::StatQuery<'_>) -> Result<Vec<store::StatRow>> {
-        self.inner.stat_query(query)
-    }
-    fn certificates(&self, enterprise: Option<&str>) -> Result<Vec<store::CertificateRow>> {
-        self.inner.certificates(enterprise)
-    }
-    fn state_value(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>> {
-        self.inner.state_value(namespace, key)
-    }
     fn credential(&self, key_id: &str) -> Result<Option<CredentialRow>> {
         self.inner.credential(key_id)
     }
+}
+
+impl Audit for Flaky {
     fn append_audit(
         &self,
         entries: &[store::audit::AuditEntry],
@@ -206,6 +216,15 @@ impl Store for Flaky {
         query: &store::audit::AuditQuery<'_>,
     ) -> Result<Vec<store::audit::AuditRecord>> {
         self.inner.audit(query)
+    }
+}
+
+impl Maintenance for Flaky {
+    fn reset_projections(&self) -> Result<()> {
+        self.inner.reset_projections()
+    }
+    fn projection_digest(&self) -> Result<String> {
+        self.inner.projection_digest()
     }
     fn key_usage(&self) -> Result<Vec<store::KeyUsage>> {
         self.inner.key_usage()
