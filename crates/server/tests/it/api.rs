@@ -612,12 +612,11 @@ async fn administrators_change_rule_settings_and_they_take_effect() {
     assert_eq!(status, 422);
 }
 
-/// The documents that follow a declaration: signed-for status, arrival list, a cancellation after
-/// release (refused) and a return within 30 days (tax not levied, quota restored).
-#[tokio::test]
-async fn follow_up_documents_return_cancel_status_and_arrival() {
-    let server = support::start().await;
-    let mut generator = generator();
+/// A clean declaration sent and released: its set, its inventory number and its agent.
+async fn released_clean_set(
+    server: &support::TestServer,
+    generator: &mut Generator,
+) -> (traffic::DeclarationSet, String, String) {
     let set = generator.set_of(Case::Clean, now_ms());
     let receipts = server.send_set(&set).await;
     let released = receipts
@@ -626,6 +625,16 @@ async fn follow_up_documents_return_cancel_status_and_arrival() {
         .expect("released");
     let invt_no = released["receipt"]["invtNo"].as_str().unwrap().to_string();
     let agent = agent_of(&set);
+    (set, invt_no, agent)
+}
+
+/// The documents that follow a declaration: signed-for status, arrival list, a cancellation after
+/// release (refused) and a return within 30 days (tax not levied, quota restored).
+#[tokio::test]
+async fn follow_up_documents_return_cancel_status_and_arrival() {
+    let server = support::start().await;
+    let mut generator = generator();
+    let (set, invt_no, agent) = released_clean_set(&server, &mut generator).await;
     assert_ne!(server.quota_used(&agent, &set.buyer).await, "0.00");
 
     let status_msg = generator.logistics_status(&set, now_ms()).unwrap();
@@ -887,14 +896,7 @@ fn refused_with(body: &Value, message_type: &str, code: &str) -> bool {
 async fn a_stranger_cannot_change_cancel_or_return_another_enterprises_declaration() {
     let server = support::start().await;
     let mut generator = generator();
-    let set = generator.set_of(Case::Clean, now_ms());
-    let receipts = server.send_set(&set).await;
-    let released = receipts
-        .iter()
-        .find(|r| r["messageType"] == "CEB622Message" && r["returnStatus"] == "800")
-        .expect("released");
-    let invt_no = released["receipt"]["invtNo"].as_str().unwrap().to_string();
-    let agent = agent_of(&set);
+    let (set, invt_no, agent) = released_clean_set(&server, &mut generator).await;
     let stranger = ["3301960EAA", "3301960EAB"]
         .into_iter()
         .find(|a| *a != agent)
