@@ -1660,7 +1660,8 @@ impl Engine {
             }
         }
         self.close_task(&id, "cancelled", now);
-        self.credit_parties(&[&c.ebc_code], &CreditEventKind::Cancelled, now);
+        let seller = self.seller_of_record(&id, &c.ebc_code);
+        self.credit_parties(&[&seller], &CreditEventKind::Cancelled, now);
         let to = recipients([sender, c.agent_code.as_str(), c.ebc_code.as_str()]);
         let r = |status: i32, text: String| Receipt {
             recipients: to.clone(),
@@ -1782,7 +1783,8 @@ impl Engine {
         };
         self.stats_returned(&id, r, reassessed.as_ref(), now);
         self.restore_quota(&id, give_back);
-        self.credit_parties(&[&r.ebc_code], &CreditEventKind::Returned, now);
+        let seller = self.seller_of_record(&id, &r.ebc_code);
+        self.credit_parties(&[&seller], &CreditEventKind::Returned, now);
         self.dirty_decls.insert(id.clone());
         out.extend(self.settle_return(&id, returned, reassessed, now));
         Ok(out)

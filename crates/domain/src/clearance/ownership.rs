@@ -166,6 +166,15 @@ impl Engine {
             .collect()
     }
 
+    /// The seller a cancellation or return is charged to: the inventory's seller of record under
+    /// the current rules (the message's own `ebcCode` could name anybody), the message's before.
+    pub(super) fn seller_of_record(&self, id: &super::DeclarationId, named: &str) -> String {
+        match self.decls.get(id).and_then(|d| d.inventory.as_ref()) {
+            Some(i) if self.consent_rules() => i.doc.ebc_code.clone(),
+            _ => named.to_owned(),
+        }
+    }
+
     /// Files the entrustments a registry filing lists (accepted at once; one already standing
     /// between the two is kept as it is).
     pub(super) fn file_registry_entrustments(
@@ -246,7 +255,9 @@ impl Engine {
                 if *actor != Actor::System {
                     return Err(Refused::forbidden("only the system adopts rules"));
                 }
-                if version != RULES_CURRENT || self.rules >= version {
+                // Any newer version this code knows: a journal that adopted an older one than the
+                // current replays through the same gates (`self.rules >= N`).
+                if version > RULES_CURRENT || self.rules >= version {
                     return Err(format!(
                         "rules {version} cannot be adopted over rules {}",
                         self.rules

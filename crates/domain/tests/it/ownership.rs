@@ -516,3 +516,22 @@ fn entrustments_survive_a_restore() {
     let rs = run(&mut e, &docs(&spec(11)));
     assert!(accepted_at(&rs, "CEB622Message", 800), "{:?}", sigs(&rs));
 }
+
+#[test]
+fn a_cancellation_is_charged_to_the_seller_of_record_not_to_the_one_it_names() {
+    let mut e = world();
+    let y = docs(&spec(12));
+    let held = run_at(&mut e, &y, now(), &HoldForReview);
+    let invt = invt_no(&held);
+    // The agent of record cancels, but its message names the stranger's seller.
+    let mut cancel = cancel_of(&y, &invt, "C-12");
+    cancel.ebc_code = X_SELLER.into();
+    let rs = send(&mut e, AGT, Document::Cancel(cancel));
+    assert!(accepted_at(&rs, "CEB624Message", 399), "{:?}", sigs(&rs));
+    assert_eq!(
+        score(&e, X_SELLER),
+        None,
+        "the seller merely named is not charged"
+    );
+    assert!(score(&e, EBC).is_some());
+}
