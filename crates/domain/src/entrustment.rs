@@ -143,18 +143,6 @@ impl Entrustments {
             })
     }
 
-    pub fn get(&self, id: &str) -> Option<&Entrustment> {
-        self.by_id.get(id)
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_id.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
-
     /// Files a new entrustment: proposed when an enterprise files it, accepted at once when the
     /// zone office or an upgrade does. Refused when the two are the same enterprise, the dates
     /// are the wrong way round, or one already stands (proposed, or in force on its first day).

@@ -100,7 +100,7 @@ pub(crate) fn record_json(row: &RecordRow) -> Value {
 }
 
 /// Regulators (any department) and the administrator read the supervision queues.
-pub(crate) fn staff(principal: &Principal) -> Result<(), Problem> {
+fn staff(principal: &Principal) -> Result<(), Problem> {
     match principal {
         Principal::Regulator(_) | Principal::Admin => Ok(()),
         Principal::Enterprise(_) | Principal::Auditor => {

@@ -300,7 +300,7 @@ impl Engine {
             ));
         }
         for e in self.consent.take_dirty() {
-            let body = super::json(e);
+            let body = serde_json::to_string(e).unwrap_or_default();
             let updated_at = e.steps.last().map(|s| s.at).unwrap_or(Timestamp(0));
             for party in [&e.principal, &e.partner] {
                 records.push(RecordChange {
@@ -309,10 +309,10 @@ impl Engine {
                     party: Some(party.clone()),
                     status: e.state.as_str().to_owned(),
                     updated_at,
-                    body: String::from_utf8_lossy(&body).into_owned(),
+                    body: body.clone(),
                 });
             }
-            state.push((NS_ENTRUSTMENT.into(), e.id.clone(), Some(body)));
+            state.push((NS_ENTRUSTMENT.into(), e.id.clone(), Some(body.into_bytes())));
         }
     }
 
